@@ -1,0 +1,57 @@
+from django import forms
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from contracts import services
+from contracts.models import Customer
+from revops.errors import DomainError
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = [
+            "external_id",
+            "name",
+            "currency",
+            "billing_email",
+            "billing_address",
+            "tax_id",
+            "timezone",
+            "metadata",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data})
+        except DomainError as exc:
+            for field, messages in exc.fields.items():
+                self.add_error(field if field in self.fields else None, messages)
+        return cleaned
+
+
+@admin.register(Customer)
+class CustomerAdmin(SimpleHistoryAdmin):
+    form = CustomerForm
+    list_display = ["name", "external_id", "currency", "timezone", "billing_email", "created_at"]
+    search_fields = ["name", "external_id", "billing_email", "tax_id"]
+    list_filter = ["currency"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The id systems know a customer by, and the currency its invoices are in, never change.
+        return (
+            ["external_id", "currency", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        )
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        if change:
+            saved = services.customer_update(
+                customer=obj, actor=request.user, reason="edited in the admin", **fields
+            )
+        else:
+            fields.setdefault("timezone", obj.timezone)
+            saved = services.customer_create(actor=request.user, reason="created in the admin", **fields)
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if k != "_state"})
+        obj._state.adding = False

@@ -1,0 +1,120 @@
+"""Customer API: thin views that parse input, call one service or selector, and shape output."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from contracts import selectors, services
+from contracts.models import Customer
+from revops.api.pagination import Pagination
+from revops.api.serializers import StrictInput
+from revops.api.views import ApiView
+
+_IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe writes: the first response is returned again.",
+)
+
+
+class CustomerOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "external_id",
+            "name",
+            "currency",
+            "billing_email",
+            "billing_address",
+            "tax_id",
+            "timezone",
+            "metadata",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class CustomerCreateInput(StrictInput):
+    external_id = serializers.CharField(max_length=128)
+    name = serializers.CharField(max_length=200)
+    currency = serializers.CharField(max_length=3)
+    billing_email = serializers.EmailField(required=False, allow_blank=True)
+    billing_address = serializers.CharField(required=False, allow_blank=True)
+    tax_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    timezone = serializers.CharField(required=False, max_length=64)
+    metadata = serializers.DictField(required=False)
+    reason = serializers.CharField(required=False, max_length=500, help_text="why; kept in the history")
+
+
+class CustomerUpdateInput(StrictInput):
+    name = serializers.CharField(max_length=200, required=False)
+    billing_email = serializers.EmailField(required=False, allow_blank=True)
+    billing_address = serializers.CharField(required=False, allow_blank=True)
+    tax_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    timezone = serializers.CharField(required=False, max_length=64)
+    metadata = serializers.DictField(required=False)
+    reason = serializers.CharField(max_length=500, help_text="why; kept in the history")
+
+
+class CustomerListCreateApi(ApiView):
+    """List customers (search by name or external id), or create one."""
+
+    @extend_schema(
+        operation_id="customers_list",
+        parameters=[OpenApiParameter("search", str, description="part of the name or external id")],
+        responses=CustomerOutput(many=True),
+        tags=["customers"],
+    )
+    def get(self, request):
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.customer_list(search=request.query_params.get("search")), request, view=self
+        )
+        return paginator.get_paginated_response(CustomerOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="customers_create",
+        request=CustomerCreateInput,
+        responses={201: CustomerOutput},
+        parameters=[_IDEMPOTENCY],
+        tags=["customers"],
+    )
+    def post(self, request):
+        data = CustomerCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        reason = fields.pop("reason", "customer created over the API")
+        customer = services.customer_create(actor=request.user, reason=reason, **fields)
+        return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerDetailApi(ApiView):
+    """Read a customer by external id, or change its details (with a reason, kept in the history)."""
+
+    @extend_schema(operation_id="customers_retrieve", responses=CustomerOutput, tags=["customers"])
+    def get(self, request, external_id: str):
+        return Response(CustomerOutput(selectors.customer_get(external_id=external_id)).data)
+
+    @extend_schema(
+        operation_id="customers_update",
+        request=CustomerUpdateInput,
+        responses=CustomerOutput,
+        parameters=[_IDEMPOTENCY],
+        tags=["customers"],
+    )
+    def patch(self, request, external_id: str):
+        data = CustomerUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        reason = fields.pop("reason")
+        customer = services.customer_update(
+            customer=selectors.customer_get(external_id=external_id),
+            actor=request.user,
+            reason=reason,
+            **fields,
+        )
+        return Response(CustomerOutput(customer).data)

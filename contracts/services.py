@@ -1,0 +1,89 @@
+"""Writes with business rules for customers and contracts. Every service takes `actor` and records why."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from contracts.models import Customer, external_id_validator
+from revops.errors import ValidationError
+from revops.history import stamp
+from revops.money import CurrencyError, validate_currency
+
+_EDITABLE = ("name", "billing_email", "billing_address", "tax_id", "timezone", "metadata")
+
+
+def customer_clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    if "currency" in fields:
+        try:
+            fields["currency"] = validate_currency(fields["currency"])
+        except CurrencyError as exc:
+            errors["currency"] = [str(exc)]
+    if "timezone" in fields:
+        try:
+            zoneinfo.ZoneInfo(fields["timezone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = [f"{fields['timezone']!r} is not an IANA timezone (e.g. Europe/Berlin)"]
+    if "external_id" in fields:
+        try:
+            external_id_validator(fields["external_id"])
+        except DjangoValidationError as exc:
+            errors["external_id"] = list(exc.messages)
+    if "name" in fields and not str(fields["name"]).strip():
+        errors["name"] = ["a customer needs a name"]
+    if "metadata" in fields and not isinstance(fields["metadata"], dict):
+        errors["metadata"] = ["metadata must be a JSON object"]
+    if errors:
+        raise ValidationError("the customer has invalid fields", fields=errors)
+    return fields
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    external_id: str,
+    name: str,
+    currency: str,
+    actor: AbstractBaseUser | None,
+    reason: str = "customer created",
+    **optional: Any,
+) -> Customer:
+    unknown = set(optional) - set(_EDITABLE)
+    if unknown:
+        raise ValidationError(f"unknown customer field(s): {', '.join(sorted(unknown))}")
+    fields = customer_clean_fields(
+        {"external_id": external_id, "name": name, "currency": currency, **optional}
+    )
+    if Customer.objects.filter(external_id=fields["external_id"]).exists():
+        raise ValidationError(
+            f"a customer with external id {external_id!r} already exists",
+            code="duplicate",
+            field="external_id",
+        )
+    customer = Customer(**fields)
+    stamp(customer, actor=actor, reason=reason)
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *, customer: Customer, actor: AbstractBaseUser | None, reason: str, **changes: Any
+) -> Customer:
+    unknown = set(changes) - set(_EDITABLE)
+    if unknown:
+        raise ValidationError(
+            f"these customer fields cannot be changed here: {', '.join(sorted(unknown))}", code="not_editable"
+        )
+    changes = customer_clean_fields(changes)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    for name, value in changes.items():
+        setattr(customer, name, value)
+    stamp(customer, actor=actor, reason=reason)
+    customer.save()
+    return customer

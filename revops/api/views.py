@@ -1,0 +1,89 @@
+"""Base API views: every write honours Idempotency-Key; /healthz. App views subclass `ApiView`."""
+
+from __future__ import annotations
+
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from revops import clock
+from revops.api import idempotency
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class _Replayed(Exception):
+    """Raised after authentication when the Idempotency-Key already has a stored response."""
+
+    def __init__(self, replay: idempotency.Replay) -> None:
+        self.replay = replay
+
+
+class IdempotentMixin:
+    """Claims the Idempotency-Key once the caller is authenticated, and stores the response."""
+
+    _idempotency_record = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        key = request.META.get(idempotency.HEADER)
+        owner = idempotency.owner_of(request)
+        if key is None or request.method not in WRITE_METHODS or owner is None:
+            return
+        outcome = idempotency.claim(
+            owner=owner,
+            key=key,
+            method=request.method,
+            path=request.get_full_path(),
+            body=request._request.body,
+            as_of=clock.now(),
+        )
+        if isinstance(outcome, idempotency.Replay):
+            raise _Replayed(outcome)
+        self._idempotency_record = outcome
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replayed):
+            response = Response(exc.replay.body, status=exc.replay.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        record, self._idempotency_record = self._idempotency_record, None
+        if record is not None:
+            idempotency.complete(
+                record, status_code=response.status_code, body=response.data, as_of=clock.now()
+            )
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ApiView(IdempotentMixin, APIView):
+    """Base for one-operation API views (`InvoiceFinalizeApi`)."""
+
+
+_HealthOutput = inline_serializer(
+    "HealthOutput", {"status": serializers.CharField(), "database": serializers.CharField()}
+)
+
+
+class HealthzApi(APIView):
+    """Liveness and readiness: 200 when the database answers, 503 otherwise."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(auth=[], responses={200: _HealthOutput, 503: _HealthOutput}, tags=["health"])
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except Exception as exc:  # any database failure means "not ready"
+            return Response(
+                {"status": "unavailable", "database": f"error: {exc.__class__.__name__}"}, status=503
+            )
+        return Response({"status": "ok", "database": "ok"})

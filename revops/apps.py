@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RevopsConfig(AppConfig):
+    name = "revops"
+    verbose_name = "Platform (API keys)"

@@ -1,0 +1,33 @@
+"""`manage.py bootstrap` (the first half of `make run`): migrate, demo data once, demo login."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from contracts.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bootstrap_loads_demo_data_once_and_the_printed_login_works(capsys, settings):
+    call_command("bootstrap")
+    out = capsys.readouterr().out
+    assert f"demo staff login: {settings.REVOPS_DEMO_USERNAME} / {settings.REVOPS_DEMO_PASSWORD}" in out
+    count = Customer.objects.count()
+    assert count >= 20
+    call_command("bootstrap")  # a second run adds nothing and keeps the login
+    assert Customer.objects.count() == count
+    assert get_user_model().objects.filter(username=settings.REVOPS_DEMO_USERNAME).count() == 1
+
+    client = Client()
+    assert client.login(username=settings.REVOPS_DEMO_USERNAME, password=settings.REVOPS_DEMO_PASSWORD)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/contracts/customer/").status_code == 200
+
+
+def test_demo_customers_span_currencies_and_timezones():
+    call_command("demo_data")
+    assert set(Customer.objects.values_list("currency", flat=True)) >= {"USD", "EUR", "GBP", "JPY"}
+    assert Customer.objects.values("timezone").distinct().count() >= 8
+    assert all(c.history.exists() for c in Customer.objects.all())

@@ -1,0 +1,102 @@
+"""A real task through a real Celery worker on a real broker (Redis by default).
+
+The worker runs as a separate process against the test database. Without a
+reachable broker the test is skipped with the reason, except on CI (CI=true),
+where a missing broker is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import quote, urlparse
+
+import pytest
+from celery.result import EagerResult
+from django.conf import settings
+from django.db import connection
+
+from revops.celery import app
+from revops.tasks import worker_health
+
+BROKER_URL = os.environ.get("REVOPS_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+
+
+def _broker_reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host", "")
+    if host.startswith("/"):  # unix socket (the embedded server)
+        return f"postgres://{user}{password}@/{db['NAME']}?host={host}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    if not _broker_reachable(BROKER_URL):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but no broker answers at {BROKER_URL}")
+        pytest.skip(f"no Celery broker reachable at {BROKER_URL} (start Redis or set REVOPS_TEST_BROKER_URL)")
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CELERY_RESULT_BACKEND": BROKER_URL,
+        "DATABASE_URL": _test_database_url(),
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "revops",
+            "worker",
+            "--pool=solo",
+            "--loglevel=warning",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    previous = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url=BROKER_URL, result_backend=BROKER_URL, task_always_eager=False)
+    try:
+        yield worker
+    finally:
+        app.conf.update(previous)
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def test_task_runs_on_a_real_worker_through_the_broker(celery_worker_process):
+    deadline = time.monotonic() + 60
+    result = worker_health.apply_async()
+    assert not isinstance(result, EagerResult)
+    outcome = result.get(timeout=max(1.0, deadline - time.monotonic()))
+    assert outcome["database"] == connection.settings_dict["NAME"]
+    assert outcome["worker"] == socket.gethostname()
+    assert celery_worker_process.poll() is None  # still running: the task went through it, not in-process
