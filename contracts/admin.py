@@ -40,16 +40,12 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The id systems know a customer by, and the currency its invoices are in, never change.
-        return (
-            ["external_id", "currency", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
-        )
+        return ["external_id", "currency", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
         if change:
-            saved = services.customer_update(
-                customer=obj, actor=request.user, reason="edited in the admin", **fields
-            )
+            saved = services.customer_update(customer=obj, actor=request.user, reason="edited in the admin", **fields)
         else:
             fields.setdefault("timezone", obj.timezone)
             saved = services.customer_create(actor=request.user, reason="created in the admin", **fields)

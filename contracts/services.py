@@ -56,9 +56,7 @@ def customer_create(
     unknown = set(optional) - set(_EDITABLE)
     if unknown:
         raise ValidationError(f"unknown customer field(s): {', '.join(sorted(unknown))}")
-    fields = customer_clean_fields(
-        {"external_id": external_id, "name": name, "currency": currency, **optional}
-    )
+    fields = customer_clean_fields({"external_id": external_id, "name": name, "currency": currency, **optional})
     if Customer.objects.filter(external_id=fields["external_id"]).exists():
         raise ValidationError(
             f"a customer with external id {external_id!r} already exists",
@@ -72,9 +70,7 @@ def customer_create(
 
 
 @transaction.atomic
-def customer_update(
-    *, customer: Customer, actor: AbstractBaseUser | None, reason: str, **changes: Any
-) -> Customer:
+def customer_update(*, customer: Customer, actor: AbstractBaseUser | None, reason: str, **changes: Any) -> Customer:
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
         raise ValidationError(

@@ -74,9 +74,7 @@ def minor_unit(currency: str) -> Decimal:
 def to_decimal(value: object) -> Decimal:
     """Convert str, int or Decimal to a finite Decimal. Floats are refused: they are not exact."""
     if isinstance(value, (bool, float)):
-        raise MoneyValueError(
-            f"{value!r}: money and quantities must be given as strings or integers, not floats"
-        )
+        raise MoneyValueError(f"{value!r}: money and quantities must be given as strings or integers, not floats")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):

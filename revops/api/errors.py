@@ -28,9 +28,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = (
-                prefix if key == "non_field_errors" and not prefix else f"{prefix}.{key}" if prefix else key
-            )
+            name = prefix if key == "non_field_errors" and not prefix else f"{prefix}.{key}" if prefix else key
             for k, v in _flatten(value, name).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list):
@@ -74,9 +72,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def json_not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse(
-        error_body("not_found", f"no endpoint at {request.path}"), status=status.HTTP_404_NOT_FOUND
-    )
+    return JsonResponse(error_body("not_found", f"no endpoint at {request.path}"), status=status.HTTP_404_NOT_FOUND)
 
 
 def json_server_error(request) -> JsonResponse:

@@ -53,9 +53,7 @@ def claim(
 ) -> IdempotencyRecord | Replay:
     """Claim `key` for this request, or return the stored response of the first one."""
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationError(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key"
-        )
+        raise ValidationError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key")
     print_ = fingerprint(method, path, body)
     ttl = dt.timedelta(hours=settings.REVOPS_IDEMPOTENCY_TTL_HOURS)
     lock = dt.timedelta(seconds=settings.REVOPS_IDEMPOTENCY_LOCK_SECONDS)

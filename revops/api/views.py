@@ -55,9 +55,7 @@ class IdempotentMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         record, self._idempotency_record = self._idempotency_record, None
         if record is not None:
-            idempotency.complete(
-                record, status_code=response.status_code, body=response.data, as_of=clock.now()
-            )
+            idempotency.complete(record, status_code=response.status_code, body=response.data, as_of=clock.now())
         return super().finalize_response(request, response, *args, **kwargs)
 
 
@@ -83,7 +81,5 @@ class HealthzApi(APIView):
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
         except Exception as exc:  # any database failure means "not ready"
-            return Response(
-                {"status": "unavailable", "database": f"error: {exc.__class__.__name__}"}, status=503
-            )
+            return Response({"status": "unavailable", "database": f"error: {exc.__class__.__name__}"}, status=503)
         return Response({"status": "ok", "database": "ok"})

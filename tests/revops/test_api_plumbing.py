@@ -100,14 +100,9 @@ def test_failed_validation_is_replayed_too(write_client):
 def test_keys_are_scoped_to_the_caller(make_api_key, key_client):
     one = key_client(make_api_key("write", name="one").secret)
     two = key_client(make_api_key("write", name="two").secret)
-    assert (
-        one.post("/api/v1/customers", NEW_CUSTOMER, format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code
-        == 201
-    )
+    assert one.post("/api/v1/customers", NEW_CUSTOMER, format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code == 201
     other = {**NEW_CUSTOMER, "external_id": "hooli"}
-    assert (
-        two.post("/api/v1/customers", other, format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code == 201
-    )
+    assert two.post("/api/v1/customers", other, format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code == 201
     assert IdempotencyRecord.objects.filter(key="shared").count() == 2
 
 
@@ -127,9 +122,7 @@ def test_an_abandoned_claim_can_be_taken_over_after_the_lock_expires(write_clien
     assert busy.json()["error"]["code"] == "idempotency_key_in_use"
     later = t0 + dt.timedelta(seconds=settings.REVOPS_IDEMPOTENCY_LOCK_SECONDS + 1)
     with clock.frozen_at(later):
-        retry = write_client.post(
-            "/api/v1/customers", NEW_CUSTOMER, format="json", HTTP_IDEMPOTENCY_KEY="k-4"
-        )
+        retry = write_client.post("/api/v1/customers", NEW_CUSTOMER, format="json", HTTP_IDEMPOTENCY_KEY="k-4")
     # The first attempt did create the customer, so the real retry reports the duplicate.
     assert retry.status_code == 400
 

@@ -67,9 +67,7 @@ def test_bad_scopes_are_refused_and_nothing_is_created(service_user, scopes):
 def test_history_records_creation_and_revocation(make_api_key, staff_user):
     created = make_api_key("read")
     apikeys.api_key_revoke(api_key=created.api_key, actor=staff_user, as_of=T0)
-    reasons = list(
-        created.api_key.history.order_by("history_id").values_list("history_change_reason", flat=True)
-    )
+    reasons = list(created.api_key.history.order_by("history_id").values_list("history_change_reason", flat=True))
     assert reasons == ["API key created", "API key revoked"]
     assert created.api_key.history.latest().history_user == staff_user
 

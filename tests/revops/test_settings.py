@@ -1,4 +1,4 @@
-"""Production mode: `check --deploy` is clean when the documented variables are set, and refuses to start without them."""
+"""Production mode: `check --deploy` is clean with the documented variables set; without them it will not start."""
 
 import os
 import subprocess

@@ -15,9 +15,7 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create")
         create.add_argument("--name", required=True)
-        create.add_argument(
-            "--user", help="username the key acts as; default: a service user named svc-<name>"
-        )
+        create.add_argument("--user", help="username the key acts as; default: a service user named svc-<name>")
         create.add_argument(
             "--scope", action="append", dest="scopes", required=True, choices=["ingest", "read", "write"]
         )
@@ -38,13 +36,9 @@ class Command(BaseCommand):
             if account is None:
                 raise CommandError(f"no user {user!r}")
         else:
-            account, _ = User.objects.get_or_create(
-                username=f"svc-{name}"[:150], defaults={"is_active": True}
-            )
+            account, _ = User.objects.get_or_create(username=f"svc-{name}"[:150], defaults={"is_active": True})
         created = apikeys.api_key_create(name=name, user=account, scopes=scopes, actor=None)
-        self.stdout.write(
-            f"API key {name!r} acting as {account.username}, scopes {', '.join(created.api_key.scopes)}"
-        )
+        self.stdout.write(f"API key {name!r} acting as {account.username}, scopes {', '.join(created.api_key.scopes)}")
         self.stdout.write("Copy it now; it is not shown again:")
         self.stdout.write(created.secret)
 

@@ -21,9 +21,7 @@ class Command(BaseCommand):
         User = get_user_model()
         user = User.objects.filter(username=username).first()
         if user is None:
-            User.objects.create_superuser(
-                username=username, email=f"{username}@example.com", password=password
-            )
+            User.objects.create_superuser(username=username, email=f"{username}@example.com", password=password)
         self.stdout.write(
             self.style.SUCCESS(f"demo staff login: {username} / {password}  (http://127.0.0.1:8000/admin/)")
         )

@@ -23,6 +23,4 @@ class Command(BaseCommand):
 
             connections.close_all()
             stopped = dbserver.stop(settings.BASE_DIR)
-            self.stdout.write(
-                "embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running"
-            )
+            self.stdout.write("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")

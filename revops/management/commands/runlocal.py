@@ -31,8 +31,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Celery worker and beat started on {settings.CELERY_BROKER_URL}")
             else:
                 self.stdout.write(
-                    "CELERY_BROKER_URL is not set: background tasks run in-process "
-                    "(no worker, no beat schedule)."
+                    "CELERY_BROKER_URL is not set: background tasks run in-process (no worker, no beat schedule)."
                 )
             self.stdout.write(
                 f"admin: http://{addrport}/admin/  API: http://{addrport}/api/v1/  "

@@ -1,0 +1,1 @@
+"""Catalog writes with business rules. Each service is keyword-only, atomic, takes `actor=` and records why."""
