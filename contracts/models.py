@@ -37,3 +37,22 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"
+
+
+class CustomerAlias(models.Model):
+    """Another id a customer's usage events may name it by (a workspace id, an account slug).
+
+    Aliases and external ids share one namespace: an alias never equals another customer's external id.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=128, unique=True, validators=[external_id_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "customer aliases"
+        ordering = ["alias"]
+
+    def __str__(self) -> str:
+        return self.alias

@@ -210,3 +210,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Demo login created by `manage.py bootstrap` (local use only).
 REVOPS_DEMO_USERNAME = env.str("REVOPS_DEMO_USERNAME", default="demo")
 REVOPS_DEMO_PASSWORD = env.str("REVOPS_DEMO_PASSWORD", default="revops-demo")
+
+# --- Usage ingestion limits (see README "Sending usage").
+REVOPS_EVENT_BATCH_MAX = env.int("REVOPS_EVENT_BATCH_MAX", default=1000)
+REVOPS_EVENT_BODY_MAX_BYTES = env.int("REVOPS_EVENT_BODY_MAX_BYTES", default=5 * 1024 * 1024)
+REVOPS_EVENT_PROPERTIES_MAX_BYTES = env.int("REVOPS_EVENT_PROPERTIES_MAX_BYTES", default=16 * 1024)
+REVOPS_EVENT_MAX_FUTURE_SECONDS = env.int("REVOPS_EVENT_MAX_FUTURE_SECONDS", default=300)
+# Events carry their transaction_id for as long as they are stored, so dedup lasts at least this long.
+REVOPS_EVENT_DEDUP_DAYS = env.int("REVOPS_EVENT_DEDUP_DAYS", default=35)
+REVOPS_EVENT_MAX_AGE_DAYS = env.int("REVOPS_EVENT_MAX_AGE_DAYS", default=35)
+if REVOPS_EVENT_MAX_AGE_DAYS > REVOPS_EVENT_DEDUP_DAYS:
+    raise ImproperlyConfigured("REVOPS_EVENT_MAX_AGE_DAYS cannot exceed REVOPS_EVENT_DEDUP_DAYS (dedup must cover it)")
+# Time-weighted sums carry in the last level reported up to this many days before a period.
+REVOPS_LEVEL_LOOKBACK_DAYS = env.int("REVOPS_LEVEL_LOOKBACK_DAYS", default=62)

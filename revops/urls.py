@@ -10,6 +10,8 @@ from revops.api.views import HealthzApi
 api_v1 = [
     path("", include("revops.api.urls")),
     path("", include("contracts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("usage.urls")),
     # Anything else under the API answers in the API's error shape, also with DEBUG on.
     re_path(r"^.*$", json_not_found),
 ]

@@ -31,3 +31,17 @@ def test_demo_customers_span_currencies_and_timezones():
     assert set(Customer.objects.values_list("currency", flat=True)) >= {"USD", "EUR", "GBP", "JPY"}
     assert Customer.objects.values("timezone").distinct().count() >= 8
     assert all(c.history.exists() for c in Customer.objects.all())
+
+
+def test_demo_catalog_uses_every_price_model_and_has_version_history():
+    from catalog.models import Price, PriceTier, RateCardVersion
+    from catalog.rating import PriceModel
+
+    call_command("demo_data")
+    assert set(Price.objects.values_list("model", flat=True)) == {m.value for m in PriceModel}
+    assert Price.objects.exclude(group_key="").exists()  # dimensional
+    assert Price.objects.filter(included_units__gt=0).exists()
+    assert Price.objects.filter(minimum_charge__isnull=False).exists()
+    assert PriceTier.objects.filter(flat_fee__gt=0).exists()
+    statuses = list(RateCardVersion.objects.filter(rate_card__code="standard-usd").values_list("status", flat=True))
+    assert statuses == ["active", "active", "draft"]

@@ -3,7 +3,9 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from demo.catalog import load_catalog
 from demo.customers import load_customers
+from revops import clock
 
 
 class Command(BaseCommand):
@@ -12,4 +14,5 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         customers = load_customers(actor=None)
-        self.stdout.write(f"demo data: {len(customers)} customers")
+        cards = load_catalog(actor=None, as_of=clock.now())
+        self.stdout.write(f"demo data: {len(customers)} customers, {len(cards)} rate cards")

@@ -1,0 +1,263 @@
+"""Metering reads: a metric's quantity for a customer over [start, end), and current usage with its cost.
+
+Quantities come from hourly rollups for the whole hours of the range and from raw events for
+the partial hours at its edges (periods turn at midnight in the customer's timezone, which is
+not always a whole UTC hour), so results are exact for any range. Time-weighted sums and
+per-event values (percentage prices with per-event clamps) are computed from raw events with
+the reference aggregation in catalog/metrics.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+
+from catalog import rating
+from catalog.metrics import GroupQuantity, aggregate
+from catalog.models import BillableMetric, RateCardVersion, VersionStatus
+from catalog.selectors import version_price_specs
+from catalog.services.metrics import definition_of
+from contracts.models import Customer
+from revops.periods import Cadence, Period, period_bounds_utc, period_containing
+from usage import rollups
+from usage.ingest import unique_text
+from usage.models import MetricRollupState, UsageEvent
+
+HOUR = dt.timedelta(hours=1)
+
+
+def _ceil_hour(moment: dt.datetime) -> dt.datetime:
+    floor = rollups.bucket_of(moment)
+    return floor if floor == moment else floor + HOUR
+
+
+def _raw_events(customer_id: int, metric: BillableMetric, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    rows = UsageEvent.objects.filter(
+        customer_id=customer_id, event_type=metric.event_type, timestamp__gte=start, timestamp__lt=end
+    ).values_list("timestamp", "properties", "id")
+    return [
+        {"event_type": metric.event_type, "timestamp": ts, "properties": props, "id": pk}
+        for ts, props, pk in rows.order_by("timestamp", "id")
+    ]
+
+
+def _ensure_rollups(metric: BillableMetric, as_of: dt.datetime) -> None:
+    state = MetricRollupState.objects.filter(metric=metric).values_list("definition_hash", flat=True).first()
+    if state != rollups.definition_hash(metric):
+        rollups.rollups_build(metric=metric, as_of=as_of)
+
+
+def metric_usage(
+    *,
+    customer_id: int,
+    metric: BillableMetric,
+    start: dt.datetime,
+    end: dt.datetime,
+    group_key: str | None = None,
+    with_values: bool = False,
+) -> dict[str, GroupQuantity]:
+    """The metric's quantity per group value over [start, end). `with_values` also returns each event's value."""
+    if start >= end:
+        raise ValueError("the range must start before it ends")
+    definition = definition_of(metric)
+    if metric.aggregation == "time_weighted_sum":
+        lookback = dt.timedelta(days=settings.REVOPS_LEVEL_LOOKBACK_DAYS)
+        events = _raw_events(customer_id, metric, start - lookback, end)
+        return aggregate(definition, events, start=start, end=end, group_key=group_key)
+    if with_values:
+        return aggregate(
+            definition, _raw_events(customer_id, metric, start, end), start=start, end=end, group_key=group_key
+        )
+
+    _ensure_rollups(metric, end)
+    inner_start, inner_end = _ceil_hour(start), rollups.bucket_of(end)
+    if inner_start >= inner_end:  # less than one whole hour: raw events only
+        return aggregate(
+            definition, _raw_events(customer_id, metric, start, end), start=start, end=end, group_key=group_key
+        )
+    head = _raw_events(customer_id, metric, start, inner_start) if start < inner_start else []
+    tail = _raw_events(customer_id, metric, inner_end, end) if inner_end < end else []
+
+    if metric.aggregation == "unique_count":
+        return _unique_counts(customer_id, metric, definition, inner_start, inner_end, group_key, head + tail)
+
+    result = _rollup_totals(customer_id, metric, inner_start, inner_end, group_key)
+    for edge in (head, tail):  # head is before the whole hours, tail after: "latest" follows that order
+        if not edge:
+            continue
+        for group, part in aggregate(definition, edge, start=start, end=end, group_key=group_key).items():
+            total = result.setdefault(group, GroupQuantity())
+            _merge(metric.aggregation, total, part, later=edge is tail)
+    return result
+
+
+def _group_sql(group_key: str | None) -> tuple[str, list]:
+    if group_key is None:
+        return "''", []
+    return "COALESCE(groups->>%s, '')", [group_key]
+
+
+def _rollup_totals(customer_id, metric, start, end, group_key) -> dict[str, GroupQuantity]:
+    group_sql, group_params = _group_sql(group_key)
+    where = "customer_id = %s AND metric_id = %s AND bucket >= %s AND bucket < %s"
+    params = [customer_id, metric.pk, start, end]
+    with connection.cursor() as cursor:
+        if metric.aggregation == "latest":
+            cursor.execute(
+                f"SELECT DISTINCT ON (g) g, event_count_total, latest_value FROM ("
+                f"  SELECT {group_sql} AS g, latest_at, latest_event_id, latest_value,"
+                f"         sum(event_count) OVER (PARTITION BY {group_sql}) AS event_count_total"
+                f"  FROM usage_usagerollup WHERE {where}) r "
+                f"ORDER BY g, latest_at DESC, latest_event_id DESC",
+                [*group_params, *group_params, *params],
+            )
+            return {g: GroupQuantity(quantity=value, event_count=int(n)) for g, n, value in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT {group_sql} AS g, sum(event_count), sum(value_sum), max(value_max) "
+            f"FROM usage_usagerollup WHERE {where} GROUP BY g",
+            [*group_params, *params],
+        )
+        rows = cursor.fetchall()
+    pick = {"count": 1, "sum": 2, "max": 3}[metric.aggregation]
+    return {row[0]: GroupQuantity(quantity=row[pick], event_count=int(row[1])) for row in rows}
+
+
+def _merge(aggregation: str, total: GroupQuantity, part: GroupQuantity, *, later: bool) -> None:
+    had_events = total.event_count > 0
+    total.event_count += part.event_count
+    if aggregation in ("count", "sum"):
+        total.quantity += part.quantity
+    elif aggregation == "max":
+        total.quantity = part.quantity if not had_events else max(total.quantity, part.quantity)
+    elif aggregation == "latest" and (later or not had_events):
+        total.quantity = part.quantity
+
+
+def _unique_counts(customer_id, metric, definition, start, end, group_key, edge_events) -> dict[str, GroupQuantity]:
+    group_sql, group_params = _group_sql(group_key)
+    where = "customer_id = %s AND metric_id = %s AND bucket >= %s AND bucket < %s"
+    with connection.cursor() as cursor:
+        if not edge_events:  # the common case: the range is whole hours, count in the database
+            cursor.execute(
+                f"SELECT {group_sql} AS g, count(DISTINCT value) FROM usage_uniquevalue WHERE {where} GROUP BY g",
+                [*group_params, customer_id, metric.pk, start, end],
+            )
+            return {g: GroupQuantity(quantity=Decimal(n)) for g, n in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT DISTINCT {group_sql} AS g, value FROM usage_uniquevalue WHERE {where}",
+            [*group_params, customer_id, metric.pk, start, end],
+        )
+        seen: dict[str, set[str]] = {}
+        for g, value in cursor.fetchall():
+            seen.setdefault(g, set()).add(value)
+    for event in edge_events:
+        properties = event["properties"]
+        if not definition.matches(event) or properties.get(definition.property) is None:
+            continue
+        seen.setdefault(definition.group_of(properties, group_key), set()).add(
+            unique_text(properties[definition.property])
+        )
+    return {g: GroupQuantity(quantity=Decimal(len(values))) for g, values in seen.items()}
+
+
+# --- current usage --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricUsage:
+    metric: BillableMetric
+    quantities: dict[str, GroupQuantity]  # per group value ('' = all)
+
+
+@dataclass(frozen=True)
+class CostLine:
+    product_code: str
+    product_name: str
+    metric_code: str
+    line: rating.RatedLine
+
+
+@dataclass(frozen=True)
+class CurrentUsage:
+    customer: Customer
+    period: Period
+    start: dt.datetime
+    end: dt.datetime
+    metrics: list[MetricUsage]
+    version: RateCardVersion | None
+    lines: list[CostLine]
+    problems: list[str]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((c.line.rounded_amount() for c in self.lines), Decimal(0))
+
+
+# Active versions never change, so their engine specs can be kept for the life of the process.
+_spec_cache: dict[int, dict] = {}
+
+
+def _usage_specs(version: RateCardVersion) -> dict:
+    specs = _spec_cache.get(version.pk) if version.status == VersionStatus.ACTIVE else None
+    if specs is None:
+        specs = {code: pair for code, pair in version_price_specs(version).items() if pair[0].metric_id}
+        if version.status == VersionStatus.ACTIVE:
+            _spec_cache[version.pk] = specs
+    return specs
+
+
+def current_period(customer: Customer, as_of: dt.datetime) -> tuple[Period, dt.datetime, dt.datetime]:
+    """The customer's billing period containing `as_of`. Until contracts set anchors: the calendar month
+    in the customer's timezone."""
+    import zoneinfo
+
+    local_day = as_of.astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+    period = period_containing(dt.date(2000, 1, 1), Cadence.MONTHLY, local_day)
+    start, end = period_bounds_utc(period, customer.timezone)
+    return period, start, end
+
+
+def current_usage(*, customer: Customer, as_of: dt.datetime, version: RateCardVersion | None = None) -> CurrentUsage:
+    """Each metric's quantity in the current period and, given a rate card version, its cost so far."""
+    period, start, end = current_period(customer, as_of)
+    specs = _usage_specs(version) if version is not None else {}
+    group_keys = {}
+    for product, spec in specs.values():
+        if isinstance(spec, rating.DimensionalPriceSpec):
+            group_keys[product.metric_id] = spec.group_key
+    usage = []
+    for metric in BillableMetric.objects.order_by("code"):
+        quantities = metric_usage(
+            customer_id=customer.pk, metric=metric, start=start, end=end, group_key=group_keys.get(metric.pk)
+        )
+        usage.append(MetricUsage(metric, quantities))
+    by_metric = {m.metric.pk: m for m in usage}
+    lines, problems = [], []
+    for code, (product, spec) in sorted(specs.items()):
+        quantities = by_metric[product.metric_id].quantities
+        if _needs_event_values(spec):
+            quantities = metric_usage(
+                customer_id=customer.pk, metric=product.metric, start=start, end=end, with_values=True
+            )
+        try:
+            if isinstance(spec, rating.DimensionalPriceSpec):
+                rated = rating.rate_dimensional(spec, {g: _as_usage(q) for g, q in quantities.items()})
+            else:
+                rated = [rating.rate(spec, _as_usage(quantities.get("", GroupQuantity())))]
+        except rating.RatingError as exc:  # e.g. usage for a model with no price: shown, never hidden
+            problems.append(f"{code}: {exc}")
+            continue
+        lines += [CostLine(code, product.name, product.metric.code, line) for line in rated]
+    return CurrentUsage(customer, period, start, end, usage, version, lines, problems)
+
+
+def _needs_event_values(spec) -> bool:
+    return isinstance(spec, rating.PriceSpec) and (spec.min_per_event is not None or spec.max_per_event is not None)
+
+
+def _as_usage(q: GroupQuantity) -> rating.Usage:
+    return rating.Usage(q.quantity, q.event_count, tuple(q.values) if q.values else None)

@@ -1,0 +1,158 @@
+"""Usage writes: ingest a batch of events (exactly once), build a metric's rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+
+from usage import rollups
+from usage.ingest import BatchValidator, Candidate, Limits, Rejection
+from usage.models import RejectedEvent
+
+_INSERT_EVENTS = """
+INSERT INTO usage_usageevent (transaction_id, customer_id, event_type, timestamp, properties, payload_hash, received_at)
+SELECT t, c, e, ts, p::jsonb, h, %s FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::timestamptz[], %s::text[],
+                                                %s::text[]) AS u(t, c, e, ts, p, h)
+ON CONFLICT (transaction_id) DO NOTHING
+RETURNING transaction_id, id
+"""
+
+_RESOLVE_CUSTOMERS = """
+SELECT external_id, id FROM contracts_customer WHERE external_id = ANY(%s)
+UNION ALL
+SELECT alias, customer_id FROM contracts_customeralias WHERE alias = ANY(%s)
+"""
+
+
+def limits() -> Limits:
+    return Limits(
+        max_batch=settings.REVOPS_EVENT_BATCH_MAX,
+        max_age=dt.timedelta(days=settings.REVOPS_EVENT_MAX_AGE_DAYS),
+        max_future=dt.timedelta(seconds=settings.REVOPS_EVENT_MAX_FUTURE_SECONDS),
+        max_properties_bytes=settings.REVOPS_EVENT_PROPERTIES_MAX_BYTES,
+    )
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    index: int
+    transaction_id: str
+    status: str  # accepted | duplicate | rejected
+    code: str | None = None
+    message: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcomes: list[EventOutcome]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def usage_events_ingest(*, events: Sequence[Any], received_at: dt.datetime, api_key_prefix: str = "") -> IngestResult:
+    """Ingest a batch: each event is accepted, reported as a duplicate, or rejected with a reason.
+
+    One transaction. An event whose transaction_id was already stored is a duplicate if its
+    payload matches and a conflict (rejected; the first one stands) if not. Accepted events
+    are added to their metrics' rollups in the same transaction. Concurrent batches sending
+    the same ids are serialized by the unique index, so each event counts once.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        by_type, pending = rollups.metric_cache.get(cursor)
+        refs = sorted({e["customer"] for e in events if isinstance(e, dict) and isinstance(e.get("customer"), str)})
+        cursor.execute(_RESOLVE_CUSTOMERS, [refs, refs])
+        customers = dict(cursor.fetchall())
+
+        validator = BatchValidator(limits=limits(), now=received_at, customers=customers, metrics=by_type)
+        checked = [validator.check(index, raw) for index, raw in enumerate(events)]
+        candidates = sorted((c for c in checked if isinstance(c, Candidate)), key=lambda c: c.transaction_id)
+        outcomes: dict[int, EventOutcome] = {}
+        rejected: list[Rejection] = []
+        for item in checked:
+            if isinstance(item, Rejection):
+                if item.code == "duplicate":
+                    outcomes[item.index] = EventOutcome(item.index, item.transaction_id, "duplicate")
+                else:
+                    rejected.append(item)
+
+        inserted: dict[str, int] = {}
+        if candidates:
+            # Sorted by transaction_id, so concurrent batches take the unique index's locks in one order.
+            cursor.execute(
+                _INSERT_EVENTS,
+                [
+                    received_at,
+                    [c.transaction_id for c in candidates],
+                    [c.customer_id for c in candidates],
+                    [c.event_type for c in candidates],
+                    [c.timestamp for c in candidates],
+                    [c.properties_json for c in candidates],
+                    [c.payload_hash for c in candidates],
+                ],
+            )
+            inserted = dict(cursor.fetchall())
+        existing: dict[str, str] = {}
+        if len(inserted) < len(candidates):
+            cursor.execute(
+                "SELECT transaction_id, payload_hash FROM usage_usageevent WHERE transaction_id = ANY(%s)",
+                [[c.transaction_id for c in candidates if c.transaction_id not in inserted]],
+            )
+            existing = dict(cursor.fetchall())
+        for c in candidates:
+            if c.transaction_id in inserted:
+                outcomes[c.index] = EventOutcome(c.index, c.transaction_id, "accepted")
+            elif existing.get(c.transaction_id) == c.payload_hash:
+                outcomes[c.index] = EventOutcome(c.index, c.transaction_id, "duplicate")
+            else:
+                rejected.append(
+                    Rejection(
+                        c.index,
+                        c.transaction_id,
+                        "conflict",
+                        "this transaction_id was already used for a different event; the first one stands",
+                        "transaction_id",
+                        events[c.index],
+                    )
+                )
+        rollups.add_batch(cursor, inserted, candidates)
+        if rejected:
+            _record_rejections(rejected, received_at=received_at, api_key_prefix=api_key_prefix)
+            for r in rejected:
+                outcomes[r.index] = EventOutcome(r.index, r.transaction_id, "rejected", r.code, r.message, r.field)
+        if pending:
+            transaction.on_commit(lambda: _build_pending(pending))
+    return IngestResult([outcomes[i] for i in range(len(events))])
+
+
+def _record_rejections(rejected: list[Rejection], *, received_at: dt.datetime, api_key_prefix: str) -> None:
+    rows = []
+    for r in rejected:
+        raw = r.raw if isinstance(r.raw, dict) else {}
+        rows.append(
+            RejectedEvent(
+                received_at=received_at,
+                transaction_id=r.transaction_id[:256],
+                customer_ref=str(raw.get("customer", ""))[:256],
+                event_type=str(raw.get("event_type", ""))[:256],
+                code=r.code,
+                reason=r.message,
+                payload=orjson.loads(orjson.dumps(r.raw, default=str)),
+                api_key_prefix=api_key_prefix,
+            )
+        )
+    RejectedEvent.objects.bulk_create(rows)
+
+
+def _build_pending(metric_ids: set[int]) -> None:
+    from usage.tasks import build_rollups
+
+    for metric_id in sorted(metric_ids):
+        build_rollups.delay(metric_id)
