@@ -1,9 +1,9 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import services
-from contracts.models import Customer
+from contracts.models import Customer, CustomerAlias
 from revops.errors import DomainError
 
 
@@ -26,14 +26,40 @@ class CustomerForm(forms.ModelForm):
         try:
             services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data})
         except DomainError as exc:
-            for field, messages in exc.fields.items():
-                self.add_error(field if field in self.fields else None, messages)
+            for field, problems in exc.fields.items():
+                self.add_error(field if field in self.fields else None, problems)
         return cleaned
+
+
+class CustomerAliasInline(admin.TabularInline):
+    """Other ids the customer's usage events may use. Added and removed through the services."""
+
+    model = CustomerAlias
+    extra = 1
+    fields = ["alias", "created_at"]
+    readonly_fields = ["created_at"]
 
 
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
     form = CustomerForm
+    inlines = [CustomerAliasInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CustomerAlias:
+            return super().save_formset(request, form, formset, change)
+        for obj in formset.deleted_objects:
+            services.customer_alias_remove(alias=obj, actor=request.user)
+        for inline_form in formset.forms:
+            if inline_form in formset.deleted_forms or not inline_form.has_changed() or inline_form.instance.pk:
+                continue
+            try:
+                services.customer_alias_add(
+                    customer=form.instance, alias=inline_form.cleaned_data["alias"], actor=request.user
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+
     list_display = ["name", "external_id", "currency", "timezone", "billing_email", "created_at"]
     search_fields = ["name", "external_id", "billing_email", "tax_id"]
     list_filter = ["currency"]

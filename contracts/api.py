@@ -11,6 +11,7 @@ from contracts.models import Customer
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.errors import NotFound
 
 _IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key",
@@ -118,3 +119,51 @@ class CustomerDetailApi(ApiView):
             **fields,
         )
         return Response(CustomerOutput(customer).data)
+
+
+class CustomerAliasInput(StrictInput):
+    alias = serializers.CharField(max_length=128)
+
+
+class CustomerAliasOutput(serializers.Serializer):
+    alias = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CustomerAliasListCreateApi(ApiView):
+    """Ingest aliases: other ids a customer's usage events may name it by (a workspace id, an account slug)."""
+
+    @extend_schema(operation_id="customer_aliases_list", responses=CustomerAliasOutput(many=True), tags=["customers"])
+    def get(self, request, external_id: str):
+        customer = selectors.customer_get(external_id=external_id)
+        return Response(CustomerAliasOutput(customer.aliases.order_by("alias"), many=True).data)
+
+    @extend_schema(
+        operation_id="customer_aliases_create",
+        request=CustomerAliasInput,
+        responses={201: CustomerAliasOutput},
+        parameters=[_IDEMPOTENCY],
+        tags=["customers"],
+    )
+    def post(self, request, external_id: str):
+        data = CustomerAliasInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        alias = services.customer_alias_add(
+            customer=selectors.customer_get(external_id=external_id),
+            alias=data.validated_data["alias"],
+            actor=request.user,
+        )
+        return Response(CustomerAliasOutput(alias).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerAliasDeleteApi(ApiView):
+    """Remove an ingest alias; events sent under it afterwards are rejected as `unknown_customer`."""
+
+    @extend_schema(operation_id="customer_aliases_delete", responses={204: None}, tags=["customers"])
+    def delete(self, request, external_id: str, alias: str):
+        customer = selectors.customer_get(external_id=external_id)
+        found = customer.aliases.filter(alias=alias).first()
+        if found is None:
+            raise NotFound(f"{external_id} has no alias {alias!r}", code="alias_not_found")
+        services.customer_alias_remove(alias=found, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

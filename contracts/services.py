@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
-from contracts.models import Customer, external_id_validator
+from contracts.models import Customer, CustomerAlias, external_id_validator
 from revops.errors import ValidationError
 from revops.history import stamp
 from revops.money import CurrencyError, validate_currency
@@ -57,7 +57,10 @@ def customer_create(
     if unknown:
         raise ValidationError(f"unknown customer field(s): {', '.join(sorted(unknown))}")
     fields = customer_clean_fields({"external_id": external_id, "name": name, "currency": currency, **optional})
-    if Customer.objects.filter(external_id=fields["external_id"]).exists():
+    if (
+        Customer.objects.filter(external_id=fields["external_id"]).exists()
+        or CustomerAlias.objects.filter(alias=fields["external_id"]).exists()
+    ):
         raise ValidationError(
             f"a customer with external id {external_id!r} already exists",
             code="duplicate",
@@ -83,3 +86,28 @@ def customer_update(*, customer: Customer, actor: AbstractBaseUser | None, reaso
     stamp(customer, actor=actor, reason=reason)
     customer.save()
     return customer
+
+
+@transaction.atomic
+def customer_alias_add(*, customer: Customer, alias: str, actor: AbstractBaseUser | None) -> CustomerAlias:
+    """Let usage events name the customer by `alias` too. Aliases and external ids share one namespace."""
+    try:
+        external_id_validator(alias)
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.messages[0], field="alias") from None
+    if Customer.objects.filter(external_id=alias).exists():
+        raise ValidationError(f"{alias!r} is a customer's external id", code="duplicate", field="alias")
+    existing = CustomerAlias.objects.filter(alias=alias).select_related("customer").first()
+    if existing is not None:
+        owner = "this customer" if existing.customer_id == customer.pk else existing.customer.external_id
+        raise ValidationError(f"{alias!r} is already an alias of {owner}", code="duplicate", field="alias")
+    created = CustomerAlias(customer=customer, alias=alias)
+    stamp(created, actor=actor, reason="alias added")
+    created.save()
+    return created
+
+
+@transaction.atomic
+def customer_alias_remove(*, alias: CustomerAlias, actor: AbstractBaseUser | None) -> None:
+    stamp(alias, actor=actor, reason="alias removed")
+    alias.delete()

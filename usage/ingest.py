@@ -60,7 +60,7 @@ class Candidate:
     customer_id: int
     event_type: str
     timestamp: dt.datetime
-    properties_json: str
+    properties_json: bytes  # canonical JSON (sorted keys), embedded as is in the insert
     payload_hash: str
     # (metric_id, groups_json, numeric value or None, unique value or None) per matching metric
     contributions: list[tuple[int, str, Decimal | None, str | None]] = field(default_factory=list)
@@ -232,6 +232,4 @@ class BatchValidator:
                 "transaction_id",
             )
         self.seen[txn] = digest
-        return Candidate(
-            index, txn, customer_id, event_type, timestamp, properties_json.decode(), digest, contributions
-        )
+        return Candidate(index, txn, customer_id, event_type, timestamp, properties_json, digest, contributions)

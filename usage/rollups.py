@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 import orjson
+import psycopg
 from django.db import connection, transaction
 
 from catalog.metrics import EventValueError, number
@@ -57,6 +58,7 @@ class MetricCache:
         self._token: tuple | None = None
         self._by_type: dict[str, list[ReadyMetric]] = {}
         self._pending: set[int] = set()
+        self._requested: set[int] = set()  # pending metrics whose build this process already asked for
 
     def get(self, cursor) -> tuple[dict[str, list[ReadyMetric]], set[int]]:
         cursor.execute(
@@ -69,8 +71,16 @@ class MetricCache:
         with self._lock:
             if token != self._token:
                 self._by_type, self._pending = _load_metrics()
+                self._requested &= self._pending
                 self._token = token
             return self._by_type, self._pending
+
+    def to_request(self, pending: set[int]) -> set[int]:
+        """The pending metrics whose build has not been asked for yet by this process (marks them asked)."""
+        with self._lock:
+            new = pending - self._requested
+            self._requested |= new
+            return new
 
 
 def _load_metrics() -> tuple[dict[str, list[ReadyMetric]], set[int]]:
@@ -123,8 +133,9 @@ _UPSERT_ROLLUPS = """
 INSERT INTO usage_usagerollup
     (customer_id, metric_id, bucket, groups, event_count, value_sum, value_max, latest_at, latest_event_id,
      latest_value)
-SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::bigint[], %s::numeric[],
-                     %s::numeric[], %s::timestamptz[], %s::bigint[], %s::numeric[])
+SELECT c, m, b, g, n, s, x, la, le, lv
+FROM json_to_recordset(%b::json) AS u(c bigint, m bigint, b timestamptz, g jsonb, n bigint, s numeric, x numeric,
+                                      la timestamptz, le bigint, lv numeric)
 ON CONFLICT (customer_id, metric_id, bucket, groups) DO UPDATE SET
     event_count = usage_usagerollup.event_count + EXCLUDED.event_count,
     value_sum = usage_usagerollup.value_sum + EXCLUDED.value_sum,
@@ -145,17 +156,28 @@ ON CONFLICT (customer_id, metric_id, bucket, groups) DO UPDATE SET
 
 _INSERT_UNIQUES = """
 INSERT INTO usage_uniquevalue (customer_id, metric_id, bucket, groups, value)
-SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::text[])
+SELECT c, m, b, g, v FROM json_to_recordset(%b::json) AS u(c bigint, m bigint, b timestamptz, g jsonb, v text)
 ON CONFLICT DO NOTHING
 """
+
+_ROLLUP_COLUMNS = ("c", "m", "b", "g", "n", "s", "x", "la", "le", "lv")
+
+
+def _as_json(rows: list, columns: tuple[str, ...]) -> str:
+    """Rows as a JSON array of objects. Decimals travel as strings (PostgreSQL parses them into numeric
+    exactly); the groups column (index 3) is already JSON text and is embedded as is."""
+    return orjson.dumps(
+        [dict(zip(columns, (*row[:3], orjson.Fragment(row[3]), *row[4:]), strict=True)) for row in rows],
+        default=str,
+    ).decode()
 
 
 def write_rows(cursor, rollup_rows: list, unique_rows: list) -> None:
     """Upsert rollups (sorted by key, so concurrent batches lock rows in one order) and distinct values."""
     if rollup_rows:
-        cursor.execute(_UPSERT_ROLLUPS, [list(column) for column in zip(*rollup_rows, strict=True)])
+        cursor.execute(_UPSERT_ROLLUPS, [_as_json(rollup_rows, _ROLLUP_COLUMNS)])
     if unique_rows:
-        cursor.execute(_INSERT_UNIQUES, [list(column) for column in zip(*unique_rows, strict=True)])
+        cursor.execute(_INSERT_UNIQUES, [_as_json(unique_rows, ("c", "m", "b", "g", "v"))])
 
 
 def add_batch(cursor, inserted: dict[str, int], candidates: list[Candidate]) -> None:
@@ -171,7 +193,8 @@ def add_batch(cursor, inserted: dict[str, int], candidates: list[Candidate]) -> 
 @transaction.atomic
 def rollups_build(*, metric: BillableMetric, as_of: dt.datetime) -> MetricRollupState:
     """Build (or rebuild) a metric's rollups from raw events. Waits for in-flight ingest batches."""
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # binary parameters, as in ingestion (see services)
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
         metric = BillableMetric.objects.get(pk=metric.pk)
         wanted = definition_hash(metric)

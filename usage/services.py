@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -15,25 +16,27 @@ from usage import rollups
 from usage.ingest import BatchValidator, Candidate, Limits, Rejection
 from usage.models import RejectedEvent
 
+# The batch travels as one JSON document that PostgreSQL unpacks into rows: far cheaper than binding
+# seven arrays of a thousand values each from Python.
 _INSERT_EVENTS = """
 INSERT INTO usage_usageevent (transaction_id, customer_id, event_type, timestamp, properties, payload_hash, received_at)
-SELECT t, c, e, ts, p::jsonb, h, %s FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::timestamptz[], %s::text[],
-                                                %s::text[]) AS u(t, c, e, ts, p, h)
+SELECT t, c, e, ts, p, h, %b FROM json_to_recordset(%b::json) AS u(t text, c bigint, e text, ts timestamptz, p jsonb,
+                                                                    h text)
 ON CONFLICT (transaction_id) DO NOTHING
 RETURNING transaction_id, id
 """
 
 _RESOLVE_CUSTOMERS = """
-SELECT external_id, id FROM contracts_customer WHERE external_id = ANY(%s)
+SELECT external_id, id FROM contracts_customer WHERE external_id = ANY(%b)
 UNION ALL
-SELECT alias, customer_id FROM contracts_customeralias WHERE alias = ANY(%s)
+SELECT alias, customer_id FROM contracts_customeralias WHERE alias = ANY(%b)
 """
 
 
-def limits() -> Limits:
+def limits(*, max_age: dt.timedelta | None = None) -> Limits:
     return Limits(
         max_batch=settings.REVOPS_EVENT_BATCH_MAX,
-        max_age=dt.timedelta(days=settings.REVOPS_EVENT_MAX_AGE_DAYS),
+        max_age=max_age or dt.timedelta(days=settings.REVOPS_EVENT_MAX_AGE_DAYS),
         max_future=dt.timedelta(seconds=settings.REVOPS_EVENT_MAX_FUTURE_SECONDS),
         max_properties_bytes=settings.REVOPS_EVENT_PROPERTIES_MAX_BYTES,
     )
@@ -57,21 +60,36 @@ class IngestResult:
         return sum(1 for o in self.outcomes if o.status == status)
 
 
-def usage_events_ingest(*, events: Sequence[Any], received_at: dt.datetime, api_key_prefix: str = "") -> IngestResult:
+def usage_events_ingest(
+    *,
+    events: Sequence[Any],
+    received_at: dt.datetime,
+    api_key_prefix: str = "",
+    max_age: dt.timedelta | None = None,
+) -> IngestResult:
     """Ingest a batch: each event is accepted, reported as a duplicate, or rejected with a reason.
 
     One transaction. An event whose transaction_id was already stored is a duplicate if its
     payload matches and a conflict (rejected; the first one stands) if not. Accepted events
     are added to their metrics' rollups in the same transaction. Concurrent batches sending
-    the same ids are serialized by the unique index, so each event counts once.
+    the same ids are serialized by the unique index, so each event counts once. `max_age` widens the
+    accepted window for imports of history (the demo data, a migration from another system); the API
+    always uses the configured window.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic():
+        # A plain psycopg cursor on Django's connection (same transaction). Django's own cursors quote
+        # parameters into the SQL text on the client; this one binds them on the server in binary, which
+        # for arrays of a thousand values is several times faster.
+        connection.ensure_connection()
+        cursor = psycopg.Cursor(connection.connection)
         by_type, pending = rollups.metric_cache.get(cursor)
         refs = sorted({e["customer"] for e in events if isinstance(e, dict) and isinstance(e.get("customer"), str)})
         cursor.execute(_RESOLVE_CUSTOMERS, [refs, refs])
         customers = dict(cursor.fetchall())
 
-        validator = BatchValidator(limits=limits(), now=received_at, customers=customers, metrics=by_type)
+        validator = BatchValidator(
+            limits=limits(max_age=max_age), now=received_at, customers=customers, metrics=by_type
+        )
         checked = [validator.check(index, raw) for index, raw in enumerate(events)]
         candidates = sorted((c for c in checked if isinstance(c, Candidate)), key=lambda c: c.transaction_id)
         outcomes: dict[int, EventOutcome] = {}
@@ -86,23 +104,23 @@ def usage_events_ingest(*, events: Sequence[Any], received_at: dt.datetime, api_
         inserted: dict[str, int] = {}
         if candidates:
             # Sorted by transaction_id, so concurrent batches take the unique index's locks in one order.
-            cursor.execute(
-                _INSERT_EVENTS,
-                [
-                    received_at,
-                    [c.transaction_id for c in candidates],
-                    [c.customer_id for c in candidates],
-                    [c.event_type for c in candidates],
-                    [c.timestamp for c in candidates],
-                    [c.properties_json for c in candidates],
-                    [c.payload_hash for c in candidates],
-                ],
-            )
+            rows = [
+                {
+                    "t": c.transaction_id,
+                    "c": c.customer_id,
+                    "e": c.event_type,
+                    "ts": c.timestamp,
+                    "p": orjson.Fragment(c.properties_json),
+                    "h": c.payload_hash,
+                }
+                for c in candidates
+            ]
+            cursor.execute(_INSERT_EVENTS, [received_at, orjson.dumps(rows).decode()])
             inserted = dict(cursor.fetchall())
         existing: dict[str, str] = {}
         if len(inserted) < len(candidates):
             cursor.execute(
-                "SELECT transaction_id, payload_hash FROM usage_usageevent WHERE transaction_id = ANY(%s)",
+                "SELECT transaction_id, payload_hash FROM usage_usageevent WHERE transaction_id = ANY(%b)",
                 [[c.transaction_id for c in candidates if c.transaction_id not in inserted]],
             )
             existing = dict(cursor.fetchall())
@@ -127,8 +145,9 @@ def usage_events_ingest(*, events: Sequence[Any], received_at: dt.datetime, api_
             _record_rejections(rejected, received_at=received_at, api_key_prefix=api_key_prefix)
             for r in rejected:
                 outcomes[r.index] = EventOutcome(r.index, r.transaction_id, "rejected", r.code, r.message, r.field)
-        if pending:
-            transaction.on_commit(lambda: _build_pending(pending))
+        to_build = rollups.metric_cache.to_request(pending)
+        if to_build:  # metrics new since their rollups were built: build them once this batch is stored
+            transaction.on_commit(lambda: _build_pending(to_build))
     return IngestResult([outcomes[i] for i in range(len(events))])
 
 

@@ -66,3 +66,19 @@ def test_non_staff_session_is_refused(db):
 def test_staff_session_can_read(staff_client):
     Customer.objects.create(external_id="x1", name="X", currency="USD")
     assert staff_client.get("/api/v1/customers").json()["count"] == 1
+
+
+def test_aliases_share_the_external_id_namespace(write_client):
+    write_client.post("/api/v1/customers", ACME, format="json")
+    write_client.post("/api/v1/customers", {**ACME, "external_id": "globex"}, format="json")
+    added = write_client.post("/api/v1/customers/acme/aliases", {"alias": "ws_123"}, format="json")
+    assert added.status_code == 201
+    assert write_client.get("/api/v1/customers/acme/aliases").json()[0]["alias"] == "ws_123"
+    for alias in ("globex", "ws_123"):  # another customer's id; an alias taken already
+        refused = write_client.post("/api/v1/customers/acme/aliases", {"alias": alias}, format="json")
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "duplicate"
+    taken = write_client.post("/api/v1/customers", {**ACME, "external_id": "ws_123"}, format="json")
+    assert taken.status_code == 400
+    assert write_client.delete("/api/v1/customers/acme/aliases/ws_123").status_code == 204
+    assert write_client.get("/api/v1/customers/acme/aliases").json() == []

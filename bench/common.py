@@ -1,0 +1,101 @@
+"""Shared bench plumbing: a separate database, a production server on 127.0.0.1, helpers to time things.
+
+Benchmarks run against their own database (`revops_bench` on the embedded server, or
+BENCH_DATABASE_URL) so they never touch development data, and start the app the way
+production does (gunicorn, DEBUG off).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def bench_env() -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "revops.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", secrets.token_urlsafe(50)),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    if os.environ.get("BENCH_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+    else:
+        env.pop("DATABASE_URL", None)
+        env["REVOPS_DB_NAME"] = "revops_bench"
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def setup_django() -> None:
+    os.environ.update(bench_env())
+    import django
+
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def production_server(*, workers: int, port: int | None = None, threads: int = 1):
+    """gunicorn serving revops on 127.0.0.1; yields the base URL and stops the server afterwards."""
+    port = port or free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "revops.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "256",
+    ]
+    server = subprocess.Popen(cmd, cwd=ROOT, env=bench_env())
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n{title}")
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
