@@ -61,6 +61,13 @@ def version_effective_on(*, rate_card: RateCard, day: dt.date) -> RateCardVersio
     )
 
 
+def _nothing_for(spec: rating.PriceSpec | rating.DimensionalPriceSpec) -> rating.Usage | Mapping[str, Decimal]:
+    """Zero usage in the shape the price needs: no groups, or no events for per-event clamps."""
+    if isinstance(spec, rating.DimensionalPriceSpec):
+        return {}
+    return rating.Usage(Decimal(0), 0, ())
+
+
 @dataclass(frozen=True)
 class PreviewLine:
     product: Product
@@ -91,7 +98,7 @@ def version_preview(
     lines: list[PreviewLine] = []
     try:
         for code, (product, spec) in sorted(priced.items()):
-            quantity = usage.get(code, Decimal(0))
+            quantity = usage.get(code, _nothing_for(spec))
             if isinstance(spec, rating.DimensionalPriceSpec):
                 if not isinstance(quantity, Mapping):
                     raise ValidationError(

@@ -55,7 +55,7 @@ def spec_from_values(values: Mapping[str, Any], tiers: Sequence[Mapping[str, Any
                 unit_price=_plain(Decimal(t["unit_price"])),
                 flat_fee=_plain(Decimal(t.get("flat_fee") or 0)),
             )
-            for t in sorted(tiers, key=lambda t: t["start"])
+            for t in tiers  # in the order given: validation names a misplaced tier by its position
         ),
         **fields,
     )

@@ -17,6 +17,7 @@ from revops.history import stamp
 
 DEFINITION_FIELDS = ("event_type", "aggregation", "property", "filters", "group_by", "time_unit")
 DESCRIPTIVE_FIELDS = ("name", "description", "unit_label")
+RESERVED_METRIC_CODES = frozenset({"preview"})  # /api/v1/metrics/preview
 
 
 def metric_definition_check(fields: Mapping[str, Any]) -> definitions.MetricDefinition:
@@ -65,6 +66,8 @@ def metric_create(
         "time_unit": time_unit,
     }
     metric_definition_check(fields)
+    if code in RESERVED_METRIC_CODES:
+        raise ValidationError(f"{code!r} is reserved (it names an API path); choose another code", field="code")
     _check_code(code, BillableMetric)
     if not name.strip():
         raise ValidationError("a metric needs a name", field="name")
@@ -128,4 +131,5 @@ def metric_preview(
     except definitions.EventValueError as exc:
         raise ValidationError(str(exc), code="invalid_event", field="events") from None
     except ValueError as exc:
-        raise ValidationError(str(exc)) from None
+        field = "group_key" if group_key is not None and "group-by" in str(exc) else "end"
+        raise ValidationError(str(exc), field=field) from None

@@ -276,6 +276,13 @@ def rate_card_version_check(version: RateCardVersion) -> None:
                 f"{price.product.code} is priced in {price.currency}, the card in {version.rate_card.currency}"
             )
     for rows in by_product.values():
+        product = rows[0].product
+        group_key = rows[0].group_key
+        if group_key and (product.metric is None or group_key not in product.metric.group_by):
+            # The metric's definition may have changed since the price was set (allowed while unused).
+            errors.setdefault(f"{product.code}.group_key", []).append(
+                f"{group_key!r} is no longer a group-by property of {product.code}'s metric"
+            )
         try:
             rating.validate_spec(specs.spec_for_product(rows))
         except rating.PriceSpecError as exc:

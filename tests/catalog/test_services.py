@@ -281,3 +281,59 @@ def test_history_keeps_who_and_why_for_prices(staff_user):
         (D(30), "list price", staff_user),
         (D(28), "launch discount", staff_user),
     ]
+
+
+def test_tiers_sent_out_of_order_are_refused_not_reordered():
+    version = rate_cards.rate_card_version_create(
+        rate_card=rate_card(), effective_from=dt.date(2026, 11, 1), actor=None
+    )
+    tiers = list(reversed(graduated_tiers()))
+    with pytest.raises(ValidationError) as excinfo:
+        rate_cards.price_set(
+            version=version,
+            product=usage_product(tokens_metric()),
+            values={"model": "graduated"},
+            tiers=tiers,
+            actor=None,
+        )
+    assert any(field.startswith("tiers.0") for field in excinfo.value.fields), excinfo.value.fields
+
+
+def test_the_metric_code_preview_is_reserved():
+    with pytest.raises(ValidationError) as excinfo:
+        metrics.metric_create(code="preview", name="P", event_type="x", aggregation="count", actor=None)
+    assert "code" in excinfo.value.fields
+
+
+def test_activation_rechecks_that_a_dimensional_price_still_matches_its_metric():
+    metric = tokens_metric()
+    version = rate_cards.rate_card_version_create(
+        rate_card=rate_card(), effective_from=dt.date(2026, 11, 1), actor=None
+    )
+    rate_cards.price_set(
+        version=version,
+        product=usage_product(metric),
+        values=per_unit("1"),
+        group_key="model",
+        group_value="",
+        actor=None,
+    )
+    metrics.metric_update(metric=metric, actor=None, reason="no longer split", group_by=[])
+    with pytest.raises(ValidationError) as excinfo:
+        rate_cards.rate_card_version_activate(version=version, actor=None, as_of=T0)
+    assert "ai-tokens.group_key" in excinfo.value.fields
+
+
+def test_preview_bills_left_out_products_at_zero_whatever_their_shape():
+    version = rate_cards.rate_card_version_create(
+        rate_card=rate_card(), effective_from=dt.date(2026, 11, 1), actor=None
+    )
+    tokens = usage_product(tokens_metric())
+    rate_cards.price_set(
+        version=version, product=tokens, values=per_unit("1"), group_key="model", group_value="", actor=None
+    )
+    rate_cards.price_set(
+        version=version, product=seat_product(), values={"model": "flat", "flat_amount": D(99)}, actor=None
+    )
+    lines = selectors.version_preview(version=version, usage={})
+    assert [(p.product.code, p.line.rounded_amount()) for p in lines] == [("seat", D("99.00"))]
