@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import pytest
 from celery import Celery
@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from revops.tasks import worker_health
+from tests.support import current_database_url
 
 BROKER_URL = os.environ.get("REVOPS_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 
@@ -33,17 +34,6 @@ def _broker_reachable(url: str) -> bool:
         return False
 
 
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or db.get("OPTIONS", {}).get("host", "")
-    if host.startswith("/"):  # unix socket (the embedded server)
-        return f"postgres://{user}{password}@/{db['NAME']}?host={host}"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def celery_worker_process(transactional_db):
     if not _broker_reachable(BROKER_URL):
@@ -54,7 +44,7 @@ def celery_worker_process(transactional_db):
         **os.environ,
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_RESULT_BACKEND": BROKER_URL,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": current_database_url(),
     }
     worker = subprocess.Popen(
         [
