@@ -5,6 +5,7 @@ These run revops under gunicorn in another process on the test database, and sen
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import random
@@ -137,10 +138,8 @@ def test_a_worker_killed_mid_request_loses_nothing_and_doubles_nothing(setup, de
         time.sleep(delay)
         for child in psutil.Process(server.pid).children():
             os.kill(child.pid, signal.SIGKILL)  # the worker dies: its transaction commits whole or not at all
-        try:
+        with contextlib.suppress(http.client.HTTPException, OSError):
             conn.getresponse().read()
-        except (http.client.HTTPException, OSError):
-            pass
         conn.close()
         deadline = time.monotonic() + 30  # gunicorn's arbiter starts a new worker
         while True:
