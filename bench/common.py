@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(db_name: str = "revops_bench") -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "revops.settings",
@@ -35,13 +35,13 @@ def bench_env() -> dict[str, str]:
         env["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
     else:
         env.pop("DATABASE_URL", None)
-        env["REVOPS_DB_NAME"] = "revops_bench"
+        env["REVOPS_DB_NAME"] = db_name
     env.pop("CELERY_BROKER_URL", None)
     return env
 
 
-def setup_django() -> None:
-    os.environ.update(bench_env())
+def setup_django(db_name: str = "revops_bench") -> None:
+    os.environ.update(bench_env(db_name))
     import django
 
     django.setup()
@@ -54,7 +54,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def production_server(*, workers: int, port: int | None = None, threads: int = 1):
+def production_server(*, workers: int, port: int | None = None, threads: int = 1, db_name: str = "revops_bench"):
     """gunicorn serving revops on 127.0.0.1; yields the base URL and stops the server afterwards."""
     port = port or free_port()
     cmd = [
@@ -77,7 +77,7 @@ def production_server(*, workers: int, port: int | None = None, threads: int = 1
         "--backlog",
         "256",
     ]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=bench_env())
+    server = subprocess.Popen(cmd, cwd=ROOT, env=bench_env(db_name))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

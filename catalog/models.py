@@ -137,7 +137,7 @@ class RateCard(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.currency})"
+        return f"{self.name} [{self.code}]"
 
 
 class VersionStatus(models.TextChoices):

@@ -23,7 +23,7 @@ from catalog.metrics import EventValueError, number
 from catalog.models import BillableMetric
 from catalog.services.metrics import definition_of
 from usage.ingest import Candidate, ReadyMetric, groups_json, unique_text
-from usage.models import MetricRollupState, UsageEvent
+from usage.models import MetricRollupState
 
 # One advisory lock key for "ingestion vs. rollup builds" (an arbitrary constant: 'revops' rollups).
 INGEST_LOCK_KEY = 0x7265766F7073
@@ -206,27 +206,27 @@ def rollups_build(*, metric: BillableMetric, as_of: dt.datetime) -> MetricRollup
         definition = definition_of(metric)
         backfilled = skipped = 0
         if metric.aggregation != "time_weighted_sum":
-            events = (
-                UsageEvent.objects.filter(event_type=metric.event_type)
-                .values_list("id", "customer_id", "timestamp", "properties")
-                .order_by("id")
-                .iterator(chunk_size=5000)
-            )
-            chunk = []
-            for event_id, customer_id, timestamp, properties in events:
-                try:
-                    contribution = _contribution(definition, metric.pk, properties)
-                except EventValueError:
-                    skipped += 1
-                    continue
-                if contribution is None:
-                    continue
-                chunk.append((event_id, customer_id, timestamp, [contribution]))
-                backfilled += 1
-                if len(chunk) >= 5000:
-                    write_rows(cursor, *contributions_to_rows(chunk))
+            # A server-side cursor streams the events; properties come as text for orjson, which parses
+            # them several times faster than the driver's json module.
+            with psycopg.ServerCursor(connection.connection, "rollups_build") as events:
+                events.itersize = 20_000
+                events.execute(
+                    "SELECT id, customer_id, timestamp, properties::text FROM usage_usageevent "
+                    "WHERE event_type = %s ORDER BY id",
+                    [metric.event_type],
+                )
+                while rows := events.fetchmany(20_000):
                     chunk = []
-            write_rows(cursor, *contributions_to_rows(chunk))
+                    for event_id, customer_id, timestamp, properties in rows:
+                        try:
+                            contribution = _contribution(definition, metric.pk, orjson.loads(properties))
+                        except EventValueError:
+                            skipped += 1
+                            continue
+                        if contribution is not None:
+                            chunk.append((event_id, customer_id, timestamp, [contribution]))
+                    backfilled += len(chunk)
+                    write_rows(cursor, *contributions_to_rows(chunk))
         state, _ = MetricRollupState.objects.update_or_create(
             metric=metric,
             defaults={
