@@ -54,29 +54,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def production_server(*, workers: int, port: int | None = None, threads: int = 1, db_name: str = "revops_bench"):
+def production_server(
+    *, workers: int, port: int | None = None, worker_class: str = "sync", db_name: str = "revops_bench"
+):
     """gunicorn serving revops on 127.0.0.1; yields the base URL and stops the server afterwards."""
     port = port or free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "revops.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-        "--backlog",
-        "256",
-    ]
+    cmd = [sys.executable, "-m", "gunicorn", "revops.wsgi", "--bind", f"127.0.0.1:{port}"]
+    cmd += ["--workers", str(workers), "--worker-class", worker_class, "--log-level", "warning", "--backlog", "256"]
     server = subprocess.Popen(cmd, cwd=ROOT, env=bench_env(db_name))
     try:
         deadline = time.monotonic() + 60
@@ -92,6 +76,24 @@ def production_server(*, workers: int, port: int | None = None, threads: int = 1
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by PostgreSQL server processes and gunicorn processes on this machine."""
+    import psutil
+
+    totals = {"postgres": 0.0, "gunicorn": 0.0}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            kind = "postgres" if proc.info["name"] == "postgres" else None
+            if kind is None and "gunicorn" in " ".join(proc.info["cmdline"] or []):
+                kind = "gunicorn"
+            if kind:
+                times = proc.cpu_times()
+                totals[kind] += times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return totals
 
 
 def report(title: str, rows: list[tuple[str, str]]) -> None:

@@ -26,14 +26,21 @@ import common
 MODELS = ["lumen-small", "lumen-large", "lumen-vision"]
 
 
-def make_batches(run: str, n_events: int, batch: int, customers: list[str], now: dt.datetime) -> list[list[dict]]:
+def make_batches(
+    run: str, n_events: int, batch: int, customers: list[str], now: dt.datetime, skew: float = 1.0
+) -> list[list[dict]]:
+    """Batches of llm.completion events from the last ten minutes. Customers are drawn with a Zipf-like
+    skew (weight 1/rank^skew: a few large customers send most usage, as in practice); skew 0 spreads
+    events evenly over all customers, the worst case for rollups (every batch touches every customer)."""
     rnd = random.Random(run)
+    weights = [1 / (rank + 1) ** skew for rank in range(len(customers))]
+    drawn = rnd.choices(customers, weights=weights, k=n_events)
     batches, current = [], []
     for i in range(n_events):
         current.append(
             {
                 "transaction_id": f"{run}-{i}",
-                "customer": customers[i % len(customers)],
+                "customer": drawn[i],
                 "event_type": "llm.completion",
                 "timestamp": (now - dt.timedelta(seconds=rnd.randrange(0, 600))).isoformat(),
                 "properties": {"model": MODELS[i % 3], "tokens": rnd.randrange(1, 4000), "user": f"u{i % 500}"},
@@ -54,7 +61,6 @@ def api_client(args) -> tuple[int, int]:
 
     base, key, bodies, start_at = args
     url = urlparse(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     while time.time() < start_at:
         time.sleep(0.001)
@@ -62,12 +68,17 @@ def api_client(args) -> tuple[int, int]:
     import orjson
 
     for body in bodies:
+        # A connection per request, as gunicorn's sync workers expect: each request then goes to
+        # whichever worker is free, instead of queueing behind a busy worker that owns the connection.
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
         conn.request("POST", "/api/v1/events", body=body, headers=headers)
         response = conn.getresponse()
         data = response.read()
+        conn.close()
         if response.status != 200:
             problems += 1
-            print("HTTP", response.status, data[:300], file=sys.stderr)
+            if problems <= 3:
+                print("HTTP", response.status, data[:300], file=sys.stderr)
             continue
         result = orjson.loads(data)
         accepted += result["accepted"]
@@ -111,6 +122,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--skew", type=float, default=1.0, help="Zipf skew of customers; 0 = uniform")
     args = parser.parse_args()
 
     common.setup_django()
@@ -123,7 +135,11 @@ def main() -> None:
     from revops import apikeys, clock
 
     call_command("migrate", verbosity=0)
-    call_command("demo_data", verbosity=0)  # the demo catalog: metrics over llm.completion events
+    from demo.catalog import load_catalog
+
+    load_catalog(actor=None, as_of=clock.now())  # the demo catalog: metrics over llm.completion events
+    with connection.cursor() as cursor:  # every run starts from empty tables, so runs compare
+        cursor.execute("TRUNCATE usage_usageevent, usage_usagerollup, usage_uniquevalue, usage_rejectedevent")
     for i in range(args.customers):
         Customer.objects.get_or_create(external_id=f"bench-{i}", defaults={"name": f"Bench {i}", "currency": "USD"})
     from usage.tasks import build_missing_rollups
@@ -147,7 +163,7 @@ def main() -> None:
     connection.close()
 
     # --- through the API
-    batches = make_batches(f"api{run}", args.events, args.batch, customers, now)
+    batches = make_batches(f"api{run}", args.events, args.batch, customers, now, args.skew)
     bodies = [orjson.dumps({"events": b}) for b in batches]
     per_client = [bodies[i :: args.clients] for i in range(args.clients)]
     mean_body = sum(map(len, bodies)) / len(bodies)
@@ -160,14 +176,16 @@ def main() -> None:
             pool.map(api_client, [(base, key, warm[i :: args.clients], 0) for i in range(args.clients)])
             start_at = time.time() + 0.5
             t0 = time.perf_counter()
+            cpu0 = common.cpu_seconds()
             results = pool.map(api_client, [(base, key, chunk, start_at) for chunk in per_client])
             api_seconds = time.perf_counter() - t0 - 0.5
+            cpu1 = common.cpu_seconds()
     api_accepted = sum(a for a, _ in results)
     api_problems = sum(p for _, p in results)
 
     # --- raw COPY + ON CONFLICT, same rows and connection count
     raw_batches = []
-    for b in make_batches(f"raw{run}", args.events, args.batch, customers, now):
+    for b in make_batches(f"raw{run}", args.events, args.batch, customers, now, args.skew):
         raw_batches.append(
             [
                 (
@@ -195,9 +213,15 @@ def main() -> None:
         "bench/ingest",
         [
             ("events", f"{args.events:,} in batches of {args.batch} (mean body {mean_body / 1024:.0f} KiB)"),
-            ("setup", f"{args.clients} client processes, gunicorn {args.workers} workers, 2 cores shared"),
+            ("setup", f"{args.clients} client processes, gunicorn {args.workers} sync workers, 2 cores shared"),
+            ("customers", f"{args.customers}, Zipf skew {args.skew}"),
             ("API accepted", f"{api_accepted:,} in {api_seconds:.2f} s, problems: {api_problems}"),
             ("API rate", f"{api_rate:,.0f} events/s"),
+            (
+                "API CPU per 1,000 events",
+                f"app {(cpu1['gunicorn'] - cpu0['gunicorn']) / api_accepted * 1e6:.1f} ms, "
+                f"PostgreSQL {(cpu1['postgres'] - cpu0['postgres']) / api_accepted * 1e6:.1f} ms",
+            ),
             ("raw COPY+ON CONFLICT", f"{raw_inserted:,} rows in {raw_seconds:.2f} s = {raw_rate:,.0f} rows/s"),
             ("ratio API/raw", f"{api_rate / raw_rate:.2f}"),
         ],

@@ -141,6 +141,17 @@ class BatchValidator:
         self.customers = customers
         self.metrics = metrics
         self.seen: dict[str, str] = {}  # transaction ids in this batch -> payload hash
+        self._groups: dict[tuple, str] = {}  # (metric id, group values) -> groups JSON, built once per batch
+
+    def _groups_json(self, metric: ReadyMetric, properties: dict[str, Any]) -> str:
+        definition = metric.definition
+        if not definition.group_by:
+            return "{}"
+        key = (metric.id, *(definition.group_of(properties, k) for k in definition.group_by))
+        found = self._groups.get(key)
+        if found is None:
+            found = self._groups[key] = groups_json(definition, properties)
+        return found
 
     def check(self, index: int, raw: Any) -> Candidate | Rejection:
         def reject(code: str, message: str, field_name: str | None = None) -> Rejection:
@@ -214,7 +225,7 @@ class BatchValidator:
                 except EventValueError as exc:
                     return reject("invalid_property", f"{exc} (metric needs it)", f"properties.{definition.property}")
             if metric.rolls_up:
-                contributions.append((metric.id, groups_json(definition, properties), value, unique))
+                contributions.append((metric.id, self._groups_json(metric, properties), value, unique))
 
         # The fingerprint of what was sent: a resend matches it, another event reusing the id does not.
         stamp = timestamp.isoformat() if sent_timestamp is not None else ""

@@ -101,24 +101,35 @@ def _group_sql(group_key: str | None) -> tuple[str, list]:
     return "COALESCE(groups->>%s, '')", [group_key]
 
 
+_WHERE = "customer_id = %s AND metric_id = %s AND bucket >= %s AND bucket < %s"
+_ROLLUP_COLUMNS = "groups, event_count, value_sum, value_max, latest_at, latest_event_id, latest_value"
+
+
+def _rollups_and_deltas(params: list) -> tuple[str, list]:
+    """Compacted rollups plus the deltas not yet folded in: together, everything ingested."""
+    sql = (
+        f"(SELECT {_ROLLUP_COLUMNS} FROM usage_usagerollup WHERE {_WHERE} "
+        f"UNION ALL SELECT {_ROLLUP_COLUMNS} FROM usage_rollupdelta WHERE {_WHERE})"
+    )
+    return sql, [*params, *params]
+
+
 def _rollup_totals(customer_id, metric, start, end, group_key) -> dict[str, GroupQuantity]:
     group_sql, group_params = _group_sql(group_key)
-    where = "customer_id = %s AND metric_id = %s AND bucket >= %s AND bucket < %s"
-    params = [customer_id, metric.pk, start, end]
+    source, params = _rollups_and_deltas([customer_id, metric.pk, start, end])
     with connection.cursor() as cursor:
         if metric.aggregation == "latest":
             cursor.execute(
                 f"SELECT DISTINCT ON (g) g, event_count_total, latest_value FROM ("
                 f"  SELECT {group_sql} AS g, latest_at, latest_event_id, latest_value,"
                 f"         sum(event_count) OVER (PARTITION BY {group_sql}) AS event_count_total"
-                f"  FROM usage_usagerollup WHERE {where}) r "
-                f"ORDER BY g, latest_at DESC, latest_event_id DESC",
+                f"  FROM {source} r) r "
+                f"ORDER BY g, latest_at DESC NULLS LAST, latest_event_id DESC NULLS LAST",
                 [*group_params, *group_params, *params],
             )
             return {g: GroupQuantity(quantity=value, event_count=int(n)) for g, n, value in cursor.fetchall()}
         cursor.execute(
-            f"SELECT {group_sql} AS g, sum(event_count), sum(value_sum), max(value_max) "
-            f"FROM usage_usagerollup WHERE {where} GROUP BY g",
+            f"SELECT {group_sql} AS g, sum(event_count), sum(value_sum), max(value_max) FROM {source} r GROUP BY g",
             [*group_params, *params],
         )
         rows = cursor.fetchall()
@@ -139,18 +150,19 @@ def _merge(aggregation: str, total: GroupQuantity, part: GroupQuantity, *, later
 
 def _unique_counts(customer_id, metric, definition, start, end, group_key, edge_events) -> dict[str, GroupQuantity]:
     group_sql, group_params = _group_sql(group_key)
-    where = "customer_id = %s AND metric_id = %s AND bucket >= %s AND bucket < %s"
+    params = [customer_id, metric.pk, start, end]
+    source = (
+        f"(SELECT groups, value FROM usage_uniquevalue WHERE {_WHERE} "
+        f"UNION ALL SELECT groups, value FROM usage_uniquevaluedelta WHERE {_WHERE}) u"
+    )
     with connection.cursor() as cursor:
         if not edge_events:  # the common case: the range is whole hours, count in the database
             cursor.execute(
-                f"SELECT {group_sql} AS g, count(DISTINCT value) FROM usage_uniquevalue WHERE {where} GROUP BY g",
-                [*group_params, customer_id, metric.pk, start, end],
+                f"SELECT {group_sql} AS g, count(DISTINCT value) FROM {source} GROUP BY g",
+                [*group_params, *params, *params],
             )
             return {g: GroupQuantity(quantity=Decimal(n)) for g, n in cursor.fetchall()}
-        cursor.execute(
-            f"SELECT DISTINCT {group_sql} AS g, value FROM usage_uniquevalue WHERE {where}",
-            [*group_params, customer_id, metric.pk, start, end],
-        )
+        cursor.execute(f"SELECT DISTINCT {group_sql} AS g, value FROM {source}", [*group_params, *params, *params])
         seen: dict[str, set[str]] = {}
         for g, value in cursor.fetchall():
             seen.setdefault(g, set()).add(value)

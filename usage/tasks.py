@@ -28,3 +28,12 @@ def build_missing_rollups() -> int:
             rollups.rollups_build(metric=metric, as_of=clock.now())
             built += 1
     return built
+
+
+@shared_task(name="usage.compact_rollups")
+def compact_rollups() -> int:
+    """Fold rollup deltas appended by ingestion into the rollups (scheduled every few seconds by beat)."""
+    moved = total = 0
+    while (moved := rollups.rollups_compact()) > 0:
+        total += moved
+    return total

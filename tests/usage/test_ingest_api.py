@@ -6,7 +6,8 @@ import pytest
 
 from revops import clock
 from tests.usage.conftest import NOW, event
-from usage.models import RejectedEvent, UsageEvent, UsageRollup
+from usage.models import RejectedEvent, RollupDelta, UsageEvent
+from usage.selectors import metric_usage
 
 pytestmark = pytest.mark.django_db
 
@@ -123,9 +124,9 @@ def test_only_keys_that_may_ingest_can_send(anon_client, read_client, write_clie
 
 def test_accepted_events_land_in_rollups_in_the_same_request(ingest_client, acme, token_metrics):
     post(ingest_client, [event("t1", 100, model="small"), event("t2", 250, model="large"), event("t3", 7)])
-    tokens = {r.groups["model"]: r.value_sum for r in UsageRollup.objects.filter(metric=token_metrics["tokens"])}
+    tokens = {r.groups["model"]: r.value_sum for r in RollupDelta.objects.filter(metric=token_metrics["tokens"])}
     assert tokens == {"small": 107, "large": 250}
-    calls = UsageRollup.objects.get(metric=token_metrics["calls"])
+    calls = RollupDelta.objects.get(metric=token_metrics["calls"])
     assert calls.event_count == 3
 
 
@@ -148,6 +149,5 @@ def test_a_new_metric_gets_its_rollups_built_from_earlier_events_exactly_once(
     with django_capture_on_commit_callbacks(execute=True):
         post(ingest_client, [event("t3", 25, model="large")])
     post(ingest_client, [event("t4", 5, model="large")])  # now added by ingestion itself
-    rows = UsageRollup.objects.filter(metric=per_model)
-    assert sum(r.value_sum for r in rows) == 80  # 50 + 25 + 5; t1 is a small-model event
-    assert sum(r.event_count for r in rows) == 3
+    total = metric_usage(customer_id=acme.pk, metric=per_model, start=NOW - dt.timedelta(days=1), end=NOW)[""]
+    assert (total.quantity, total.event_count) == (80, 3)  # 50 + 25 + 5; t1 is a small-model event

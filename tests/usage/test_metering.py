@@ -141,3 +141,47 @@ def test_late_events_update_the_quantity_of_their_period(acme, token_metrics):
     assert got[""].quantity == 15
     users = metric_usage(customer_id=acme.pk, metric=token_metrics["users"], start=START, end=NOW)
     assert users[""].quantity == 2
+
+
+def test_compaction_moves_deltas_into_rollups_without_changing_any_quantity(acme, token_metrics):
+    from usage.models import RollupDelta, UniqueValueDelta, UsageRollup
+    from usage.rollups import rollups_compact
+
+    events = _random_events(7, 400)
+    usage_events_ingest(events=events[:200], received_at=NOW)
+
+    def snapshot():
+        return {
+            (m.code, key): {
+                g: q.quantity
+                for g, q in metric_usage(customer_id=acme.pk, metric=m, start=START, end=NOW, group_key=key).items()
+            }
+            for m in token_metrics.values()
+            for key in [None, *m.group_by]
+        }
+
+    before = snapshot()
+    assert RollupDelta.objects.exists() and UniqueValueDelta.objects.exists()
+    assert rollups_compact() > 0
+    assert not RollupDelta.objects.exists() and not UniqueValueDelta.objects.exists()
+    assert UsageRollup.objects.exists()
+    assert snapshot() == before
+    # Later batches land as deltas again, on top of compacted rollups for the same hours.
+    usage_events_ingest(events=events[200:], received_at=NOW)
+    stored = [
+        {
+            "event_type": e["event_type"],
+            "timestamp": dt.datetime.fromisoformat(e["timestamp"]),
+            "properties": e["properties"],
+        }
+        for e in events
+    ]
+    for metric in token_metrics.values():
+        want = aggregate(definition_of(metric), stored, start=START, end=NOW)
+        got = metric_usage(customer_id=acme.pk, metric=metric, start=START, end=NOW)
+        assert {g: q.quantity for g, q in got.items()} == {g: q.quantity for g, q in want.items()}
+    rollups_compact()
+    for metric in token_metrics.values():
+        want = aggregate(definition_of(metric), stored, start=START, end=NOW)
+        got = metric_usage(customer_id=acme.pk, metric=metric, start=START, end=NOW)
+        assert {g: q.quantity for g, q in got.items()} == {g: q.quantity for g, q in want.items()}

@@ -6,6 +6,7 @@ These run revops under gunicorn in another process on the test database, and sen
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import http.client
 import os
 import random
@@ -19,10 +20,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from contracts.models import Customer
-from revops import apikeys
+from revops import apikeys, clock
 from tests.support import gunicorn_server
 from usage import rollups
-from usage.models import UsageEvent, UsageRollup
+from usage.models import UsageEvent
+from usage.selectors import metric_usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,6 +42,10 @@ def setup(transactional_db):
     user = get_user_model().objects.create_user(username="svc-product")
     key = apikeys.api_key_create(name="product", user=user, scopes=["ingest"], actor=None).secret
     return metric, key
+
+
+def metric_customer() -> int:
+    return Customer.objects.get(external_id="acme").pk
 
 
 def _event(i: int) -> dict:
@@ -69,9 +75,11 @@ def _post(port: int, key: str, body: bytes) -> dict:
 def _assert_counted_once(metric, distinct: int) -> None:
     assert UsageEvent.objects.count() == distinct
     expected = sum(i % 97 + 1 for i in range(distinct))
-    rows = UsageRollup.objects.filter(metric=metric)
-    assert sum(r.value_sum for r in rows) == expected
-    assert sum(r.event_count for r in rows) == distinct
+    now = clock.now()
+    total = metric_usage(
+        customer_id=metric_customer(), metric=metric, start=now - dt.timedelta(days=1), end=now + dt.timedelta(days=1)
+    )[""]
+    assert (total.quantity, total.event_count) == (expected, distinct)
 
 
 def test_a_resend_storm_counts_each_event_exactly_once(setup):
