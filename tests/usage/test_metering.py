@@ -185,3 +185,11 @@ def test_compaction_moves_deltas_into_rollups_without_changing_any_quantity(acme
         want = aggregate(definition_of(metric), stored, start=START, end=NOW)
         got = metric_usage(customer_id=acme.pk, metric=metric, start=START, end=NOW)
         assert {g: q.quantity for g, q in got.items()} == {g: q.quantity for g, q in want.items()}
+
+
+def test_upkeep_tasks_are_scheduled_in_celery_beat(db):
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
+    assert tasks["usage.compact_rollups"] == 10
+    assert tasks["usage.build_missing_rollups"] == 300
