@@ -1,11 +1,21 @@
-"""Named read queries for customers and contracts."""
+"""Named read queries for customers and contracts, and a contract's effective prices for a period."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
-from contracts.models import Customer
-from revops.errors import NotFound
+from django.db.models import QuerySet, Sum
+
+from catalog import rating
+from catalog.models import Product
+from catalog.selectors import version_effective_on, version_price_specs
+from contracts import pricing
+from contracts.models import Balance, Contract, ContractVersion, Customer, SubscriptionChange
+from revops.errors import NotFound, ValidationError
+from revops.money import round_amount
+from revops.periods import Period, period_containing, proration_fraction
 
 
 def customer_list(*, search: str | None = None) -> QuerySet[Customer]:
@@ -20,3 +30,195 @@ def customer_get(*, external_id: str) -> Customer:
     if customer is None:
         raise NotFound(f"no customer with external id {external_id!r}", code="customer_not_found")
     return customer
+
+
+# --- contracts ----------------------------------------------------------------------------------------
+
+
+def contract_get(*, pk: int) -> Contract:
+    contract = Contract.objects.select_related("customer", "rate_card", "pinned_version").filter(pk=pk).first()
+    if contract is None:
+        raise NotFound(f"no contract {pk}", code="contract_not_found")
+    return contract
+
+
+def contract_version_on(contract: Contract, day: dt.date) -> ContractVersion | None:
+    """The terms in effect on `day`: the latest version that took effect on or before it."""
+    return contract.versions.filter(effective_from__lte=day).order_by("-effective_from").first()
+
+
+def contract_period(contract: Contract, day: dt.date) -> Period:
+    return period_containing(contract.billing_anchor, contract.cadence, day)
+
+
+def subscription_segments(contract: Contract, period: Period) -> dict[Product, list[tuple[dt.date, dt.date, Decimal]]]:
+    """Per subscribed product, the stretches of `period` at each quantity: [(start, end, quantity)], so fees
+    can be prorated by day. Stretches at quantity 0 are left out."""
+    changes = list(
+        SubscriptionChange.objects.filter(contract=contract, effective_date__lt=period.end)
+        .select_related("product")
+        .order_by("product_id", "effective_date", "pk")
+    )
+    by_product: dict[int, list[SubscriptionChange]] = {}
+    for change in changes:
+        by_product.setdefault(change.product_id, []).append(change)
+    start_of_contract = max(period.start, contract.start_date)
+    end_of_contract = min(period.end, contract.end_date) if contract.end_date else period.end
+    result: dict[Product, list[tuple[dt.date, dt.date, Decimal]]] = {}
+    for entries in by_product.values():
+        # The quantity on each day is the latest entry in effect: later entries for a date win.
+        points: dict[dt.date, Decimal] = {}
+        for entry in entries:
+            points[max(entry.effective_date, start_of_contract)] = entry.quantity
+        days = sorted(points)
+        segments = []
+        for index, day in enumerate(days):
+            start = max(day, start_of_contract)
+            end = days[index + 1] if index + 1 < len(days) else end_of_contract
+            end = min(end, end_of_contract)
+            if start < end and points[day] > 0:
+                segments.append((start, end, points[day]))
+        if segments:
+            result[entries[0].product] = segments
+    return result
+
+
+@dataclass(frozen=True)
+class ContractPrice:
+    """A product's price under the contract for a period: the card's, with the contract's terms applied."""
+
+    product: Product
+    spec: rating.PriceSpec | rating.DimensionalPriceSpec
+    included: Decimal | None  # the contract's allowance per period, if any
+
+
+def contract_price_specs(contract: Contract, period: Period) -> dict[str, ContractPrice]:
+    """The effective price of every product on the contract's card for `period`: the card version
+    (pinned, or the one in effect when the period starts), the overrides and the included usage of
+    the contract version in effect then. Billing, previews and experiments all price through this."""
+    card_version = contract.pinned_version or version_effective_on(rate_card=contract.rate_card, day=period.start)
+    if card_version is None:
+        raise ValidationError(
+            f"{contract.rate_card.code} has no version in effect on {period.start}", code="no_price_version"
+        )
+    terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
+    overrides = {o.product_id: o for o in terms.overrides.all()}
+    included = {i.product_id: i.quantity for i in terms.included_usage.all()}
+    prices: dict[str, ContractPrice] = {}
+    for code, (product, spec) in version_price_specs(card_version).items():
+        override = overrides.get(product.pk) or overrides.get(None)
+        if override is not None:
+            spec = pricing.apply_override(
+                spec,
+                kind=override.kind,
+                currency=contract.currency,
+                multiplier=override.multiplier,
+                discount_percent=override.discount_percent,
+                price=override.price,
+            )
+        allowance = included.get(product.pk)
+        if allowance is not None and isinstance(spec, rating.PriceSpec):
+            spec = pricing.with_included(spec, allowance)
+        prices[code] = ContractPrice(product, spec, allowance)
+    return prices
+
+
+@dataclass(frozen=True)
+class ContractSnapshot:
+    """A contract as it was on a date: its terms then, its subscriptions then, its balances then."""
+
+    contract: Contract
+    day: dt.date
+    version: ContractVersion | None
+    subscriptions: dict[str, Decimal]
+    balances: list[tuple[Balance, Decimal]]
+
+
+def contract_as_of(contract: Contract, day: dt.date) -> ContractSnapshot:
+    version = contract_version_on(contract, day)
+    subscriptions: dict[str, Decimal] = {}
+    for change in (
+        SubscriptionChange.objects.filter(contract=contract, effective_date__lte=day)
+        .select_related("product")
+        .order_by("effective_date", "pk")
+    ):
+        subscriptions[change.product.code] = change.quantity
+    moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    balances = []
+    for balance in contract.balances.filter(starts_on__lte=day).order_by("expires_on", "priority", "pk"):
+        held = balance.entries.filter(effective_at__lte=moment).aggregate(total=Sum("amount"))["total"]
+        balances.append((balance, held or Decimal(0)))
+    return ContractSnapshot(contract, day, version, {k: v for k, v in subscriptions.items() if v}, balances)
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    product: Product | None
+    description: str
+    line: rating.RatedLine | None
+    amount: Decimal  # rounded once, to the currency's minor unit
+
+
+def _fee_lines(contract: Contract, prices: dict[str, ContractPrice], period: Period, trial_ends: dt.date | None):
+    for product, segments in subscription_segments(contract, period).items():
+        price = prices.get(product.code)
+        if price is None:
+            raise ValidationError(f"{product.code} has no price on {contract.rate_card.code}", code="unpriced_product")
+        for start, end, quantity in segments:
+            if trial_ends is not None:  # base fees are free during a trial
+                start = max(start, min(trial_ends, end))
+                if start >= end:
+                    continue
+            line = rating.rate(price.spec, quantity)
+            fraction = proration_fraction(period, start, end)
+            amount = round_amount(line.amount * fraction, contract.currency)
+            label = f"{product.name}: {format(quantity.normalize(), 'f')} x {start} to {end}"
+            if fraction != 1:
+                label += f" (prorated {(end - start).days}/{period.days} days)"
+            yield PreviewLine(product, label, line, amount)
+
+
+def contract_preview(
+    *, contract: Contract, period: Period, usage: dict[str, Decimal | dict[str, Decimal]]
+) -> list[PreviewLine]:
+    """The lines `period` would bill: subscription fees (prorated by day over changes), usage priced with the
+    contract's terms (given quantities per usage product; per group value for dimensional prices), and a
+    minimum-spend true-up. Balances are applied by billing, not here."""
+    prices = contract_price_specs(contract, period)
+    terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
+    trial = terms.trials.first()
+    trial_ends = trial.ends_on if trial and trial.ends_on > period.start else None
+    lines = list(_fee_lines(contract, prices, period, trial_ends))
+    usage_free = trial_ends is not None and trial_ends >= period.end and not trial.usage_billed
+    for code, quantity in sorted(usage.items()):
+        price = prices.get(code)
+        if price is None:
+            raise ValidationError(f"{code} is not priced for this contract", code="unpriced_product", field="usage")
+        spec = price.spec
+        try:
+            if isinstance(spec, rating.DimensionalPriceSpec):
+                groups = quantity if isinstance(quantity, dict) else {"": quantity}
+                if price.included is not None:
+                    spec = pricing.dimensional_with_included(spec, groups, price.included)
+                rated = rating.rate_dimensional(spec, groups)
+            else:
+                rated = [rating.rate(spec, quantity)]
+        except rating.RatingError as exc:
+            raise ValidationError(str(exc), code="cannot_rate", field=f"usage.{code}") from None
+        for line in rated:
+            amount = Decimal(0) if usage_free else line.rounded_amount()
+            label = price.product.name + (f" ({line.group})" if line.group else "")
+            lines.append(PreviewLine(price.product, label, line, amount))
+    minimum = terms.minimums.first()
+    if minimum is not None:
+        spent = sum((line.amount for line in lines), Decimal(0))
+        if spent < minimum.amount:
+            lines.append(
+                PreviewLine(
+                    None,
+                    f"Minimum spend true-up (minimum {minimum.amount})",
+                    None,
+                    round_amount(minimum.amount - spent, contract.currency),
+                )
+            )
+    return lines

@@ -1,0 +1,362 @@
+"""Contracts: create, activate, end, amend (a new version of the terms), and subscription changes.
+
+Terms are kept per version (see contracts/models.py). An amendment copies the terms in effect and
+replaces the kinds it is given, so the earlier version stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+
+from catalog.models import Product, ProductKind, RateCard, RateCardVersion, VersionStatus
+from contracts.models import (
+    ChangeTiming,
+    Contract,
+    ContractStatus,
+    ContractVersion,
+    Customer,
+    IncludedUsage,
+    MinimumSpend,
+    OverrideKind,
+    PriceOverride,
+    ProrationTiming,
+    SubscriptionChange,
+    Trial,
+)
+from revops.errors import Conflict, ValidationError
+from revops.history import stamp
+from revops.periods import Cadence, period_containing
+
+SUBSCRIBED_KINDS = (ProductKind.SUBSCRIPTION, ProductKind.RECURRING_FEE, ProductKind.ONE_TIME)
+
+
+@dataclass(frozen=True)
+class OverrideSpec:
+    kind: str
+    product: Product | None = None
+    multiplier: Decimal | None = None
+    discount_percent: Decimal | None = None
+    price: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The terms of a contract version. `None` in an amendment means: keep what is in effect."""
+
+    overrides: Sequence[OverrideSpec] | None = None
+    included_usage: Sequence[tuple[Product, Decimal]] | None = None
+    minimum_spend: Decimal | None = None
+    trial: tuple[dt.date, bool] | None = None  # (ends_on, usage_billed)
+
+
+def _fail(message: str, field_name: str, code: str = "invalid") -> None:
+    raise ValidationError(message, code=code, field=field_name)
+
+
+def _check_terms(terms: Terms, rate_card: RateCard) -> None:
+    """Overlaps, signs and fit with the card, all reported at once."""
+    errors: dict[str, list[str]] = {}
+    seen: set[int | None] = set()
+    for index, o in enumerate(terms.overrides or ()):
+        where = f"overrides.{index}"
+        key = o.product.pk if o.product else None
+        if key in seen:
+            errors.setdefault(where, []).append(
+                f"a second override for {o.product.code if o.product else 'the whole card'}; one per product"
+            )
+        seen.add(key)
+        if o.kind not in OverrideKind.values:
+            errors.setdefault(f"{where}.kind", []).append(f"use one of {', '.join(OverrideKind.values)}")
+        elif o.kind == OverrideKind.MULTIPLIER and (o.multiplier is None or o.multiplier <= 0):
+            errors.setdefault(f"{where}.multiplier", []).append("a multiplier must be above 0")
+        elif o.kind == OverrideKind.DISCOUNT and (
+            o.discount_percent is None or not Decimal(0) < o.discount_percent <= Decimal(100)
+        ):
+            errors.setdefault(f"{where}.discount_percent", []).append("a discount is a percentage above 0, up to 100")
+        elif o.kind == OverrideKind.REPLACE:
+            if o.product is None:
+                errors.setdefault(f"{where}.product", []).append("a replacement price is for one product")
+            if not isinstance(o.price, dict) or "model" not in o.price:
+                errors.setdefault(f"{where}.price", []).append("give the replacement price's model and fields")
+    products: set[int] = set()
+    for index, (product, quantity) in enumerate(terms.included_usage or ()):
+        where = f"included_usage.{index}"
+        if product.kind != ProductKind.USAGE:
+            errors.setdefault(where, []).append(f"{product.code} is not a usage product")
+        if product.pk in products:
+            errors.setdefault(where, []).append(f"{product.code} is included twice; one amount per product")
+        products.add(product.pk)
+        if quantity <= 0:
+            errors.setdefault(f"{where}.quantity", []).append("included usage must be above 0")
+    if terms.minimum_spend is not None and terms.minimum_spend <= 0:
+        errors.setdefault("minimum_spend", []).append("a minimum spend must be above 0")
+    if errors:
+        raise ValidationError("the contract terms are invalid", code="invalid_terms", fields=errors)
+
+
+def _jsonable(value: Any) -> Any:
+    """Decimals as strings, so a replacement price is stored exactly (JSON numbers would be floats)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _write_terms(version: ContractVersion, terms: Terms, *, actor, reason: str) -> None:
+    for o in terms.overrides or ():
+        obj = PriceOverride(
+            version=version,
+            product=o.product,
+            kind=o.kind,
+            multiplier=o.multiplier,
+            discount_percent=o.discount_percent,
+            price=_jsonable(o.price),
+        )
+        stamp(obj, actor=actor, reason=reason)
+        obj.save()
+    for product, quantity in terms.included_usage or ():
+        obj = IncludedUsage(version=version, product=product, quantity=quantity)
+        stamp(obj, actor=actor, reason=reason)
+        obj.save()
+    if terms.minimum_spend is not None:
+        obj = MinimumSpend(version=version, amount=terms.minimum_spend)
+        stamp(obj, actor=actor, reason=reason)
+        obj.save()
+    if terms.trial is not None:
+        ends_on, usage_billed = terms.trial
+        obj = Trial(version=version, ends_on=ends_on, usage_billed=usage_billed)
+        stamp(obj, actor=actor, reason=reason)
+        obj.save()
+
+
+def terms_of(version: ContractVersion) -> Terms:
+    """The terms a version holds, in the shape amendments take."""
+    trial = version.trials.first()
+    minimum = version.minimums.first()
+    return Terms(
+        overrides=[
+            OverrideSpec(o.kind, o.product, o.multiplier, o.discount_percent, o.price)
+            for o in version.overrides.select_related("product")
+        ],
+        included_usage=[(i.product, i.quantity) for i in version.included_usage.select_related("product")],
+        minimum_spend=minimum.amount if minimum else None,
+        trial=(trial.ends_on, trial.usage_billed) if trial else None,
+    )
+
+
+@transaction.atomic
+def contract_create(
+    *,
+    customer: Customer,
+    rate_card: RateCard,
+    start_date: dt.date,
+    actor: AbstractBaseUser | None,
+    cadence: str = Cadence.MONTHLY,
+    billing_anchor: dt.date | None = None,
+    end_date: dt.date | None = None,
+    pinned_version: RateCardVersion | None = None,
+    proration: str = ProrationTiming.NEXT_INVOICE,
+    name: str = "",
+    terms: Terms | None = None,
+    subscriptions: Sequence[tuple[Product, Decimal]] = (),
+    reason: str = "contract signed",
+) -> Contract:
+    """A draft contract with its signed terms (version 1) and its starting subscriptions."""
+    if rate_card.currency != customer.currency:
+        _fail(
+            f"{customer.external_id} is billed in {customer.currency}, {rate_card.code} prices in "
+            f"{rate_card.currency}; a contract has one currency",
+            "rate_card",
+            "currency_mismatch",
+        )
+    if end_date is not None and end_date <= start_date:
+        _fail("the end date must come after the start date", "end_date", "dates_out_of_order")
+    if cadence not in {c.value for c in Cadence}:
+        _fail(f"use one of {', '.join(c.value for c in Cadence)}", "cadence")
+    if proration not in ProrationTiming.values:
+        _fail(f"use one of {', '.join(ProrationTiming.values)}", "proration")
+    if pinned_version is not None and (
+        pinned_version.rate_card_id != rate_card.pk or pinned_version.status != VersionStatus.ACTIVE
+    ):
+        _fail("a contract can be pinned only to an active version of its rate card", "pinned_version")
+    terms = terms or Terms()
+    _check_terms(terms, rate_card)
+    contract = Contract(
+        customer=customer,
+        rate_card=rate_card,
+        pinned_version=pinned_version,
+        currency=rate_card.currency,
+        cadence=cadence,
+        billing_anchor=billing_anchor or start_date,
+        start_date=start_date,
+        end_date=end_date,
+        proration=proration,
+        name=name,
+    )
+    stamp(contract, actor=actor, reason=reason)
+    contract.save()
+    version = ContractVersion(contract=contract, number=1, effective_from=start_date, reason=reason, created_by=actor)
+    stamp(version, actor=actor, reason=reason)
+    version.save()
+    _write_terms(version, terms, actor=actor, reason=reason)
+    for product, quantity in subscriptions:
+        subscription_change(
+            contract=contract, product=product, quantity=quantity, effective_date=start_date, actor=actor, reason=reason
+        )
+    return contract
+
+
+def _lock(contract: Contract) -> Contract:
+    return Contract.objects.select_for_update().select_related("customer", "rate_card").get(pk=contract.pk)
+
+
+@transaction.atomic
+def contract_activate(*, contract: Contract, actor: AbstractBaseUser | None, reason: str = "activated") -> Contract:
+    contract = _lock(contract)
+    if contract.status != ContractStatus.DRAFT:
+        raise Conflict(f"the contract is {contract.status}; only a draft can be activated", code="not_draft")
+    contract.status = ContractStatus.ACTIVE
+    stamp(contract, actor=actor, reason=reason)
+    contract.save()
+    return contract
+
+
+@transaction.atomic
+def contract_end(*, contract: Contract, end_date: dt.date, actor: AbstractBaseUser | None, reason: str) -> Contract:
+    contract = _lock(contract)
+    if contract.status == ContractStatus.ENDED:
+        raise Conflict("the contract has ended already", code="already_ended")
+    if end_date <= contract.start_date:
+        _fail("the end date must come after the start date", "end_date", "dates_out_of_order")
+    contract.end_date = end_date
+    contract.status = ContractStatus.ENDED
+    stamp(contract, actor=actor, reason=reason)
+    contract.save()
+    return contract
+
+
+@transaction.atomic
+def contract_amend(
+    *,
+    contract: Contract,
+    effective_from: dt.date,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    terms: Terms,
+) -> ContractVersion:
+    """A new version of the terms from `effective_from`. Kinds left None in `terms` carry over unchanged."""
+    contract = _lock(contract)
+    if contract.status == ContractStatus.ENDED:
+        raise Conflict("an ended contract cannot be amended", code="contract_ended")
+    if not reason.strip():
+        _fail("an amendment needs a reason", "reason")
+    latest = contract.versions.order_by("-number").first()
+    if effective_from <= latest.effective_from:
+        _fail(
+            f"an amendment must take effect after v{latest.number} (effective {latest.effective_from})",
+            "effective_from",
+            "dates_out_of_order",
+        )
+    if contract.end_date and effective_from >= contract.end_date:
+        _fail("the contract has ended by then", "effective_from", "dates_out_of_order")
+    current = terms_of(latest)
+    merged = Terms(
+        overrides=terms.overrides if terms.overrides is not None else current.overrides,
+        included_usage=terms.included_usage if terms.included_usage is not None else current.included_usage,
+        minimum_spend=terms.minimum_spend if terms.minimum_spend is not None else current.minimum_spend,
+        trial=terms.trial if terms.trial is not None else current.trial,
+    )
+    _check_terms(merged, contract.rate_card)
+    number = (contract.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = ContractVersion(
+        contract=contract, number=number, effective_from=effective_from, reason=reason, created_by=actor
+    )
+    stamp(version, actor=actor, reason=reason)
+    version.save()
+    _write_terms(version, merged, actor=actor, reason=reason)
+    return version
+
+
+@transaction.atomic
+def subscription_change(
+    *,
+    contract: Contract,
+    product: Product,
+    quantity: Decimal,
+    effective_date: dt.date,
+    actor: AbstractBaseUser | None,
+    timing: str = ChangeTiming.IMMEDIATE,
+    reason: str = "subscription changed",
+) -> SubscriptionChange:
+    """Set a subscription's quantity from a date: at once (prorated) or from the next period's start."""
+    if product.kind not in SUBSCRIBED_KINDS:
+        _fail(
+            f"{product.code} is a {product.kind} product; subscriptions are seats, fees or one-time charges", "product"
+        )
+    if quantity < 0:
+        _fail("a quantity cannot be negative", "quantity")
+    if timing not in ChangeTiming.values:
+        _fail(f"use one of {', '.join(ChangeTiming.values)}", "timing")
+    if effective_date < contract.start_date:
+        _fail("the change would take effect before the contract starts", "effective_date", "dates_out_of_order")
+    if timing == ChangeTiming.PERIOD_END:
+        effective_date = period_containing(contract.billing_anchor, contract.cadence, effective_date).end
+    if contract.end_date and effective_date >= contract.end_date:
+        _fail("the contract has ended by then", "effective_date", "dates_out_of_order")
+    change = SubscriptionChange(
+        contract=contract,
+        product=product,
+        quantity=quantity,
+        effective_date=effective_date,
+        timing=timing,
+        reason=reason,
+        created_by=actor,
+    )
+    stamp(change, actor=actor, reason=reason)
+    change.save()
+    return change
+
+
+@transaction.atomic
+def plan_change(
+    *,
+    contract: Contract,
+    from_product: Product,
+    to_product: Product,
+    quantity: Decimal,
+    on: dt.date,
+    timing: str,
+    actor: AbstractBaseUser | None,
+    reason: str = "plan changed",
+) -> tuple[SubscriptionChange, SubscriptionChange]:
+    """Upgrade or downgrade: the old product goes to zero and the new one starts, both at the same moment."""
+    old = subscription_change(
+        contract=contract,
+        product=from_product,
+        quantity=Decimal(0),
+        effective_date=on,
+        timing=timing,
+        actor=actor,
+        reason=reason,
+    )
+    new = subscription_change(
+        contract=contract,
+        product=to_product,
+        quantity=quantity,
+        effective_date=on,
+        timing=timing,
+        actor=actor,
+        reason=reason,
+    )
+    return old, new
