@@ -14,7 +14,7 @@ from usage.models import UsageEvent
 from usage.services import usage_events_ingest
 from usage.tasks import build_missing_rollups
 
-DAYS = 92
+DAYS = 92  # default; REVOPS_DEMO_USAGE_DAYS shortens it (the tests load a few days)
 MODELS = [("lumen-small", 0.6), ("lumen-large", 0.3), ("lumen-vision", 0.1)]
 ENDPOINTS = ["/v1/chat", "/v1/embed", "/v1/search", "/v1/files"]
 
@@ -59,35 +59,35 @@ def _day_events(rnd: random.Random, customer: Customer, size: float, day: dt.dat
     return events
 
 
-def load_usage(*, as_of: dt.datetime) -> int:
-    """Ingest the demo usage up to `as_of`. Returns how many events were accepted."""
+def load_usage(*, as_of: dt.datetime, days: int = DAYS) -> int:
+    """Ingest `days` of demo usage up to `as_of`. Returns how many events were accepted."""
     build_missing_rollups()  # while there are no events: instant, and every batch then adds to rollups
     accepted = 0
-    start = (as_of - dt.timedelta(days=DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = (as_of - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     for customer in Customer.objects.filter(external_id__in=_demo_ids()).order_by("external_id"):
         if UsageEvent.objects.filter(customer=customer).exists():
             continue
         rnd = random.Random(customer.external_id)
         size = rnd.choice([0.5, 1, 1, 2, 3, 5])
         batch: list[dict] = []
-        for offset in range(DAYS + 1):
+        for offset in range(days + 1):
             day = start + dt.timedelta(days=offset)
-            growth = 1 + offset / DAYS * rnd.uniform(0.1, 0.6)
+            growth = 1 + offset / days * rnd.uniform(0.1, 0.6)
             batch += [
                 e
                 for e in _day_events(rnd, customer, size, day, growth)
                 if dt.datetime.fromisoformat(e["timestamp"]) <= as_of
             ]
             while len(batch) >= 1000:
-                accepted += _send(batch[:1000], as_of)
+                accepted += _send(batch[:1000], as_of, days)
                 batch = batch[1000:]
         if batch:
-            accepted += _send(batch, as_of)
+            accepted += _send(batch, as_of, days)
     return accepted
 
 
-def _send(events: list[dict], as_of: dt.datetime) -> int:
-    result = usage_events_ingest(events=events, received_at=as_of, max_age=dt.timedelta(days=DAYS + 2))
+def _send(events: list[dict], as_of: dt.datetime, days: int) -> int:
+    result = usage_events_ingest(events=events, received_at=as_of, max_age=dt.timedelta(days=days + 2))
     return result.count("accepted")
 
 

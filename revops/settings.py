@@ -213,6 +213,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Demo login created by `manage.py bootstrap` (local use only).
 REVOPS_DEMO_USERNAME = env.str("REVOPS_DEMO_USERNAME", default="demo")
 REVOPS_DEMO_PASSWORD = env.str("REVOPS_DEMO_PASSWORD", default="revops-demo")
+REVOPS_DEMO_USAGE_DAYS = env.int("REVOPS_DEMO_USAGE_DAYS", default=92)
 
 # --- Usage ingestion limits (see README "Sending usage").
 REVOPS_EVENT_BATCH_MAX = env.int("REVOPS_EVENT_BATCH_MAX", default=1000)

@@ -10,6 +10,11 @@ from contracts.models import Customer
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def short_demo_usage(settings):
+    settings.REVOPS_DEMO_USAGE_DAYS = 5  # the whole demo, with a few days of usage instead of three months
+
+
 def test_bootstrap_loads_demo_data_once_and_the_printed_login_works(capsys, settings):
     call_command("bootstrap")
     out = capsys.readouterr().out
@@ -45,3 +50,26 @@ def test_demo_catalog_uses_every_price_model_and_has_version_history():
     assert PriceTier.objects.filter(flat_fee__gt=0).exists()
     statuses = list(RateCardVersion.objects.filter(rate_card__code="standard-usd").values_list("status", flat=True))
     assert statuses == ["active", "active", "draft"]
+
+
+def test_demo_contracts_cover_every_kind_of_term():
+    from contracts.models import (
+        Balance,
+        Contract,
+        ContractVersion,
+        IncludedUsage,
+        MinimumSpend,
+        PriceOverride,
+        SubscriptionChange,
+        Trial,
+    )
+
+    call_command("demo_data")
+    assert Contract.objects.filter(status="active").count() == Customer.objects.count()
+    assert Contract.objects.filter(pinned_version__isnull=False).exists()  # grandfathered
+    assert Contract.objects.filter(cadence="annual").exists()
+    assert set(PriceOverride.objects.values_list("kind", flat=True)) == {"replace", "multiplier", "discount"}
+    assert IncludedUsage.objects.exists() and MinimumSpend.objects.exists() and Trial.objects.exists()
+    assert set(Balance.objects.values_list("kind", flat=True)) == {"commit", "credit"}
+    assert ContractVersion.objects.filter(number=2).exists()  # an amendment
+    assert SubscriptionChange.objects.exclude(effective_date="2026-08-01").exists()  # a mid-term seat change
