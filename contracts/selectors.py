@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from catalog import rating
-from catalog.models import Product
+from catalog.models import Product, RateCardVersion
 from catalog.selectors import version_effective_on, version_price_specs
 from contracts import pricing
 from contracts.models import Balance, Contract, ContractVersion, Customer, SubscriptionChange
@@ -92,15 +92,21 @@ class ContractPrice:
     included: Decimal | None  # the contract's allowance per period, if any
 
 
-def contract_price_specs(contract: Contract, period: Period) -> dict[str, ContractPrice]:
-    """The effective price of every product on the contract's card for `period`: the card version
-    (pinned, or the one in effect when the period starts), the overrides and the included usage of
-    the contract version in effect then. Billing, previews and experiments all price through this."""
+def contract_card_version(contract: Contract, period: Period) -> RateCardVersion:
+    """The rate card version that prices `period`: the pinned one, or the one in effect when it starts."""
     card_version = contract.pinned_version or version_effective_on(rate_card=contract.rate_card, day=period.start)
     if card_version is None:
         raise ValidationError(
             f"{contract.rate_card.code} has no version in effect on {period.start}", code="no_price_version"
         )
+    return card_version
+
+
+def contract_price_specs(contract: Contract, period: Period) -> dict[str, ContractPrice]:
+    """The effective price of every product on the contract's card for `period`: the card version
+    (pinned, or the one in effect when the period starts), the overrides and the included usage of
+    the contract version in effect then. Billing, previews and experiments all price through this."""
+    card_version = contract_card_version(contract, period)
     terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
     overrides = {o.product_id: o for o in terms.overrides.all()}
     included = {i.product_id: i.quantity for i in terms.included_usage.all()}
@@ -222,3 +228,14 @@ def contract_preview(
                 )
             )
     return lines
+
+
+def contract_active_on(customer: Customer, day: dt.date) -> Contract | None:
+    """The customer's active contract covering `day` (the latest started, if several)."""
+    return (
+        Contract.objects.filter(customer=customer, status__in=["active", "ended"], start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        .select_related("rate_card", "pinned_version")
+        .order_by("-start_date", "-pk")
+        .first()
+    )

@@ -157,6 +157,7 @@ class CurrentUsageOutput(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     metrics = MetricUsageOutput(many=True)
+    contract = serializers.IntegerField(allow_null=True, help_text="the contract that priced it, if any")
     rate_card = serializers.CharField(allow_null=True)
     rate_card_version = serializers.IntegerField(allow_null=True)
     currency = serializers.CharField(allow_null=True)
@@ -196,6 +197,7 @@ def current_usage_data(usage) -> dict:
             }
             for m in usage.metrics
         ],
+        "contract": usage.contract.pk if usage.contract else None,
         "rate_card": version.rate_card.code if version else None,
         "rate_card_version": version.number if version else None,
         "currency": version.rate_card.currency if version else None,
@@ -230,9 +232,10 @@ def current_usage_data(usage) -> dict:
 class CurrentUsageApi(APIView):
     """A customer's usage in the current billing period, per metric and group, and its cost so far.
 
-    Events count here as soon as their ingest request is answered. Without contracts, the period is
-    the calendar month in the customer's timezone; name a rate card (and optionally a version; default:
-    the version in effect today) to see the cost so far.
+    Events count here as soon as their ingest request is answered. A customer with a contract in effect
+    is priced by it (its period, card version and terms). Naming a rate card (and optionally a version;
+    default: the one in effect today) prices the usage with that card instead, over the calendar month in
+    the customer's timezone: a what-if for customers with or without a contract.
     """
 
     @extend_schema(

@@ -10,6 +10,7 @@ the reference aggregation in catalog/metrics.py.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,7 +22,9 @@ from catalog.metrics import GroupQuantity, aggregate
 from catalog.models import BillableMetric, RateCardVersion, VersionStatus
 from catalog.selectors import version_price_specs
 from catalog.services.metrics import definition_of
-from contracts.models import Customer
+from contracts import pricing
+from contracts.models import Contract, Customer
+from contracts.selectors import contract_active_on, contract_card_version, contract_period, contract_price_specs
 from revops.periods import Cadence, Period, period_bounds_utc, period_containing
 from usage import rollups
 from usage.ingest import unique_text
@@ -203,6 +206,7 @@ class CurrentUsage:
     version: RateCardVersion | None
     lines: list[CostLine]
     problems: list[str]
+    contract: Contract | None = None
 
     @property
     def total(self) -> Decimal:
@@ -223,10 +227,7 @@ def _usage_specs(version: RateCardVersion) -> dict:
 
 
 def current_period(customer: Customer, as_of: dt.datetime) -> tuple[Period, dt.datetime, dt.datetime]:
-    """The customer's billing period containing `as_of`. Until contracts set anchors: the calendar month
-    in the customer's timezone."""
-    import zoneinfo
-
+    """The calendar month containing `as_of` in the customer's timezone (for customers without a contract)."""
     local_day = as_of.astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
     period = period_containing(dt.date(2000, 1, 1), Cadence.MONTHLY, local_day)
     start, end = period_bounds_utc(period, customer.timezone)
@@ -234,13 +235,32 @@ def current_period(customer: Customer, as_of: dt.datetime) -> tuple[Period, dt.d
 
 
 def current_usage(*, customer: Customer, as_of: dt.datetime, version: RateCardVersion | None = None) -> CurrentUsage:
-    """Each metric's quantity in the current period and, given a rate card version, its cost so far."""
-    period, start, end = current_period(customer, as_of)
-    specs = _usage_specs(version) if version is not None else {}
-    group_keys = {}
-    for product, spec in specs.values():
-        if isinstance(spec, rating.DimensionalPriceSpec):
-            group_keys[product.metric_id] = spec.group_key
+    """Each metric's quantity in the current period and its cost so far.
+
+    Priced with the customer's contract (its period, card version and terms) when it has one in effect,
+    or with the given rate card version (then the period is the calendar month in the customer's timezone).
+    """
+    local_day = as_of.astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+    contract = contract_active_on(customer, local_day) if version is None else None
+    if contract is not None:
+        period = contract_period(contract, local_day)
+        version = contract_card_version(contract, period)
+        start, end = period_bounds_utc(period, customer.timezone)
+        prices = {
+            code: (p.product, p.spec, p.included)
+            for code, p in contract_price_specs(contract, period).items()
+            if p.product.metric_id
+        }
+    else:
+        period, start, end = current_period(customer, as_of)
+        prices = (
+            {code: (product, spec, None) for code, (product, spec) in _usage_specs(version).items()} if version else {}
+        )
+    group_keys = {
+        product.metric_id: spec.group_key
+        for product, spec, _ in prices.values()
+        if isinstance(spec, rating.DimensionalPriceSpec)
+    }
     usage = []
     for metric in BillableMetric.objects.order_by("code"):
         quantities = metric_usage(
@@ -249,7 +269,7 @@ def current_usage(*, customer: Customer, as_of: dt.datetime, version: RateCardVe
         usage.append(MetricUsage(metric, quantities))
     by_metric = {m.metric.pk: m for m in usage}
     lines, problems = [], []
-    for code, (product, spec) in sorted(specs.items()):
+    for code, (product, spec, included) in sorted(prices.items()):
         quantities = by_metric[product.metric_id].quantities
         if _needs_event_values(spec):
             quantities = metric_usage(
@@ -257,6 +277,10 @@ def current_usage(*, customer: Customer, as_of: dt.datetime, version: RateCardVe
             )
         try:
             if isinstance(spec, rating.DimensionalPriceSpec):
+                if included is not None:
+                    spec = pricing.dimensional_with_included(
+                        spec, {g: q.quantity for g, q in quantities.items()}, included
+                    )
                 rated = rating.rate_dimensional(spec, {g: _as_usage(q) for g, q in quantities.items()})
             else:
                 rated = [rating.rate(spec, _as_usage(quantities.get("", GroupQuantity())))]
@@ -264,7 +288,7 @@ def current_usage(*, customer: Customer, as_of: dt.datetime, version: RateCardVe
             problems.append(f"{code}: {exc}")
             continue
         lines += [CostLine(code, product.name, product.metric.code, line) for line in rated]
-    return CurrentUsage(customer, period, start, end, usage, version, lines, problems)
+    return CurrentUsage(customer, period, start, end, usage, version, lines, problems, contract)
 
 
 def _needs_event_values(spec) -> bool:

@@ -90,3 +90,34 @@ def test_unknown_customer_and_rate_card_are_404(read_client, acme):
 
 def test_ingest_only_keys_cannot_read_usage(ingest_client, acme):
     assert ingest_client.get("/api/v1/customers/acme/usage").status_code == 403
+
+
+def test_a_customer_with_a_contract_is_priced_by_it(write_client, acme, priced, token_metrics):
+    from catalog.models import Product
+    from contracts.services import contracts as svc
+
+    contract = svc.contract_create(
+        customer=acme,
+        rate_card=priced,
+        start_date=dt.date(2026, 10, 15),
+        actor=None,
+        terms=svc.Terms(
+            included_usage=[(Product.objects.get(code="calls"), D(10))],
+            overrides=[svc.OverrideSpec("discount", None, discount_percent=D(50))],
+        ),
+    )
+    svc.contract_activate(contract=contract, actor=None)
+    with clock.frozen_at(NOW):
+        write_client.post(
+            "/api/v1/events", [event("a", 1000, model="large"), event("b", 1000, model="small")], format="json"
+        )
+        body = write_client.get("/api/v1/customers/acme/usage").json()
+    # The contract's monthly periods start on the 15th; large 1,000 x 0.01 x 50% = 5.00,
+    # small 1,000 x 0.001 x 50% = 0.50, calls: 2 within the 10 included = 0.00
+    assert (body["period_start"], body["period_end"]) == ("2026-11-15", "2026-12-15")
+    assert body["contract"] == contract.pk
+    assert {(line["product"], line["group"]): line["amount"] for line in body["lines"]} == {
+        ("tok", "large"): "5.00",
+        ("tok", "small"): "0.50",
+        ("calls", None): "0.00",
+    }
