@@ -102,11 +102,14 @@ def contract_card_version(contract: Contract, period: Period) -> RateCardVersion
     return card_version
 
 
-def contract_price_specs(contract: Contract, period: Period) -> dict[str, ContractPrice]:
+def contract_price_specs(
+    contract: Contract, period: Period, *, card_version: RateCardVersion | None = None
+) -> dict[str, ContractPrice]:
     """The effective price of every product on the contract's card for `period`: the card version
     (pinned, or the one in effect when the period starts), the overrides and the included usage of
-    the contract version in effect then. Billing, previews and experiments all price through this."""
-    card_version = contract_card_version(contract, period)
+    the contract version in effect then. Billing, previews and experiments all price through this.
+    `card_version` prices with another version instead (what-ifs: migrations, experiments)."""
+    card_version = card_version or contract_card_version(contract, period)
     terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
     overrides = {o.product_id: o for o in terms.overrides.all()}
     included = {i.product_id: i.quantity for i in terms.included_usage.all()}
@@ -185,12 +188,16 @@ def _fee_lines(contract: Contract, prices: dict[str, ContractPrice], period: Per
 
 
 def contract_preview(
-    *, contract: Contract, period: Period, usage: dict[str, Decimal | dict[str, Decimal]]
+    *,
+    contract: Contract,
+    period: Period,
+    usage: dict[str, Decimal | dict[str, Decimal]],
+    card_version: RateCardVersion | None = None,
 ) -> list[PreviewLine]:
     """The lines `period` would bill: subscription fees (prorated by day over changes), usage priced with the
     contract's terms (given quantities per usage product; per group value for dimensional prices), and a
     minimum-spend true-up. Balances are applied by billing, not here."""
-    prices = contract_price_specs(contract, period)
+    prices = contract_price_specs(contract, period, card_version=card_version)
     terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
     trial = terms.trials.first()
     trial_ends = trial.ends_on if trial and trial.ends_on > period.start else None

@@ -297,3 +297,21 @@ def _needs_event_values(spec) -> bool:
 
 def _as_usage(q: GroupQuantity) -> rating.Usage:
     return rating.Usage(q.quantity, q.event_count, tuple(q.values) if q.values else None)
+
+
+def contract_usage_quantities(contract: Contract, period: Period) -> dict[str, Decimal | dict[str, Decimal]]:
+    """Quantities per usage product of the contract's card over `period` (per group value for dimensional
+    prices), in the shape contract previews take. Used by migration previews and, later, billing."""
+    start, end = period_bounds_utc(period, contract.customer.timezone)
+    quantities: dict[str, Decimal | dict[str, Decimal]] = {}
+    for code, price in contract_price_specs(contract, period).items():
+        metric = price.product.metric
+        if metric is None:
+            continue
+        key = price.spec.group_key if isinstance(price.spec, rating.DimensionalPriceSpec) else None
+        measured = metric_usage(customer_id=contract.customer_id, metric=metric, start=start, end=end, group_key=key)
+        if key is None:
+            quantities[code] = measured.get("", GroupQuantity()).quantity
+        else:
+            quantities[code] = {group: q.quantity for group, q in measured.items()}
+    return quantities

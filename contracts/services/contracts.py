@@ -186,6 +186,8 @@ def contract_create(
         _fail(f"use one of {', '.join(c.value for c in Cadence)}", "cadence")
     if proration not in ProrationTiming.values:
         _fail(f"use one of {', '.join(ProrationTiming.values)}", "proration")
+    if pinned_version is not None:
+        pinned_version = RateCardVersion.objects.get(pk=pinned_version.pk)  # its status as stored, not as passed
     if pinned_version is not None and (
         pinned_version.rate_card_id != rate_card.pk or pinned_version.status != VersionStatus.ACTIVE
     ):
