@@ -7,6 +7,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from revops.fields import AmountField, QuantityField
+
 external_id_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$",
     "use 1-128 letters, digits and . _ : @ - (starting with a letter or digit)",
@@ -175,7 +177,7 @@ class IncludedUsage(models.Model):
 
     version = models.ForeignKey(ContractVersion, on_delete=models.CASCADE, related_name="included_usage")
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(max_digits=32, decimal_places=12)
+    quantity = QuantityField()
     history = HistoricalRecords()
 
     def __str__(self) -> str:
@@ -186,7 +188,7 @@ class MinimumSpend(models.Model):
     """A minimum per period: at period end, a true-up line bills the shortfall."""
 
     version = models.ForeignKey(ContractVersion, on_delete=models.CASCADE, related_name="minimums")
-    amount = models.DecimalField(max_digits=24, decimal_places=3)
+    amount = AmountField()
     history = HistoricalRecords()
 
     def __str__(self) -> str:
@@ -219,7 +221,7 @@ class SubscriptionChange(models.Model):
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="subscription_changes")
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(max_digits=32, decimal_places=12)
+    quantity = QuantityField()
     effective_date = models.DateField()
     timing = models.CharField(max_length=16, choices=ChangeTiming.choices, default=ChangeTiming.IMMEDIATE)
     reason = models.TextField(blank=True)
@@ -252,7 +254,7 @@ class Balance(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="balances")
     kind = models.CharField(max_length=16, choices=BalanceKind.choices)
     name = models.CharField(max_length=200, blank=True)
-    amount = models.DecimalField(max_digits=24, decimal_places=3, help_text="granted or committed")
+    amount = AmountField(help_text="granted or committed")
     priority = models.PositiveIntegerField(default=100)
     product = models.ForeignKey(
         "catalog.Product",
@@ -299,7 +301,7 @@ class LedgerEntry(models.Model):
 
     balance = models.ForeignKey(Balance, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
-    amount = models.DecimalField(max_digits=24, decimal_places=3)
+    amount = AmountField()
     effective_at = models.DateTimeField()
     memo = models.TextField(blank=True)
     reference = models.CharField(max_length=128, blank=True, help_text="e.g. the invoice line it paid")
