@@ -48,10 +48,19 @@ def _raw_events(customer_id: int, metric: BillableMetric, start: dt.datetime, en
     ]
 
 
+# Metric id -> definition hash whose rollups are known to be built. Builds never undo themselves, so a
+# hash seen built stays built; a changed definition has another hash and is looked up again.
+_built: dict[int, str] = {}
+
+
 def _ensure_rollups(metric: BillableMetric, as_of: dt.datetime) -> None:
+    wanted = rollups.definition_hash(metric)
+    if _built.get(metric.pk) == wanted:
+        return
     state = MetricRollupState.objects.filter(metric=metric).values_list("definition_hash", flat=True).first()
-    if state != rollups.definition_hash(metric):
+    if state != wanted:
         rollups.rollups_build(metric=metric, as_of=as_of)
+    _built[metric.pk] = wanted
 
 
 def metric_usage(
