@@ -76,6 +76,22 @@ def test_metering_matches_the_reference_over_ragged_ranges(acme, token_metrics, 
                     assert {g: q.event_count for g, q in got.items()} == {g: q.event_count for g, q in want.items()}
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_metering_several_metrics_at_once_matches_one_by_one(acme, token_metrics, seed):
+    from usage.selectors import metrics_usage
+
+    usage_events_ingest(events=_random_events(seed, 300), received_at=NOW)
+    metrics = list(token_metrics.values())
+    keys = {token_metrics["tokens"].pk: "model"}
+    for start, end in [(START, NOW), (START + dt.timedelta(minutes=30), NOW)]:  # whole hours, then ragged
+        together = metrics_usage(customer_id=acme.pk, metrics=metrics, start=start, end=end, group_keys=keys)
+        for metric in metrics:
+            alone = metric_usage(
+                customer_id=acme.pk, metric=metric, start=start, end=end, group_key=keys.get(metric.pk)
+            )
+            assert together[metric.pk] == alone, metric.code
+
+
 def test_time_weighted_storage_is_metered_from_raw_events(acme):
     metric = metric_create(
         code="gbh",
