@@ -14,8 +14,8 @@ from catalog.selectors import version_effective_on, version_price_specs
 from contracts import pricing
 from contracts.models import Balance, Contract, ContractVersion, Customer, SubscriptionChange
 from revops.errors import NotFound, ValidationError
-from revops.money import round_amount
-from revops.periods import Period, period_containing, proration_fraction
+from revops.money import round_amount, rounding_mode
+from revops.periods import Period, period_containing, prorate, proration_fraction
 
 
 def customer_list(*, search: str | None = None) -> QuerySet[Customer]:
@@ -178,9 +178,14 @@ def _fee_lines(contract: Contract, prices: dict[str, ContractPrice], period: Per
                 start = max(start, min(trial_ends, end))
                 if start >= end:
                     continue
-            line = rating.rate(price.spec, quantity)
+            try:
+                line = rating.rate(price.spec, quantity)
+            except rating.RatingError as exc:
+                raise ValidationError(str(exc), code="cannot_rate", field=product.code) from None
             fraction = proration_fraction(period, start, end)
-            amount = round_amount(line.amount * fraction, contract.currency)
+            amount = round_amount(
+                prorate(line.amount, period, start, end), contract.currency, rounding_mode(line.rounding)
+            )
             label = f"{product.name}: {format(quantity.normalize(), 'f')} x {start} to {end}"
             if fraction != 1:
                 label += f" (prorated {(end - start).days}/{period.days} days)"
@@ -206,7 +211,15 @@ def contract_preview(
     for code, quantity in sorted(usage.items()):
         price = prices.get(code)
         if price is None:
-            raise ValidationError(f"{code} is not priced for this contract", code="unpriced_product", field="usage")
+            raise ValidationError(
+                f"{code} is not priced for this contract", code="unpriced_product", field=f"usage.{code}"
+            )
+        if price.product.metric_id is None:
+            raise ValidationError(
+                f"{code} is a {price.product.kind} product; its quantity comes from the subscription schedule",
+                code="not_usage",
+                field=f"usage.{code}",
+            )
         spec = price.spec
         try:
             if isinstance(spec, rating.DimensionalPriceSpec):
@@ -215,6 +228,12 @@ def contract_preview(
                     spec = pricing.dimensional_with_included(spec, groups, price.included)
                 rated = rating.rate_dimensional(spec, groups)
             else:
+                if isinstance(quantity, dict):
+                    raise ValidationError(
+                        f"{code} has one price, not one per group: give one quantity",
+                        code="invalid",
+                        field=f"usage.{code}",
+                    )
                 rated = [rating.rate(spec, quantity)]
         except rating.RatingError as exc:
             raise ValidationError(str(exc), code="cannot_rate", field=f"usage.{code}") from None
@@ -229,7 +248,7 @@ def contract_preview(
             lines.append(
                 PreviewLine(
                     None,
-                    f"Minimum spend true-up (minimum {minimum.amount})",
+                    f"Minimum spend true-up (minimum {round_amount(minimum.amount, contract.currency)})",
                     None,
                     round_amount(minimum.amount - spent, contract.currency),
                 )

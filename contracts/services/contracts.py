@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
+from catalog import rating, specs
 from catalog.models import Product, ProductKind, RateCard, RateCardVersion, VersionStatus
 from contracts.models import (
     ChangeTiming,
@@ -86,6 +87,9 @@ def _check_terms(terms: Terms, rate_card: RateCard) -> None:
                 errors.setdefault(f"{where}.product", []).append("a replacement price is for one product")
             if not isinstance(o.price, dict) or "model" not in o.price:
                 errors.setdefault(f"{where}.price", []).append("give the replacement price's model and fields")
+            else:
+                for name, messages in _replacement_problems(o.price, rate_card.currency).items():
+                    errors.setdefault(f"{where}.price.{name}", []).extend(messages)
     products: set[int] = set()
     for index, (product, quantity) in enumerate(terms.included_usage or ()):
         where = f"included_usage.{index}"
@@ -105,12 +109,27 @@ def _check_terms(terms: Terms, rate_card: RateCard) -> None:
 def _jsonable(value: Any) -> Any:
     """Decimals as strings, so a replacement price is stored exactly (JSON numbers would be floats)."""
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # never exponent notation ("0E-12")
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value
+
+
+def _replacement_problems(price: dict[str, Any], currency: str) -> dict[str, list[str]]:
+    """Everything the rating engine would refuse in a replacement price, by field (empty: it rates)."""
+    values = {k: v for k, v in price.items() if k != "tiers"}
+    try:
+        rating.validate_spec(specs.spec_from_values({**values, "currency": currency}, price.get("tiers") or []))
+    except rating.PriceSpecError as exc:
+        out: dict[str, list[str]] = {}
+        for name, message in exc.problems:
+            out.setdefault(name.replace("[", ".").replace("]", ""), []).append(message)
+        return out
+    except (ValueError, ArithmeticError, TypeError, KeyError) as exc:
+        return {"model": [f"this price cannot be read: {exc}"]}
+    return {}
 
 
 def _write_terms(version: ContractVersion, terms: Terms, *, actor, reason: str) -> None:
@@ -343,6 +362,8 @@ def plan_change(
     reason: str = "plan changed",
 ) -> tuple[SubscriptionChange, SubscriptionChange]:
     """Upgrade or downgrade: the old product goes to zero and the new one starts, both at the same moment."""
+    if from_product.pk == to_product.pk:
+        _fail("a plan change moves to another product; to change the quantity, change the subscription", "to_product")
     old = subscription_change(
         contract=contract,
         product=from_product,

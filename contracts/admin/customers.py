@@ -1,3 +1,5 @@
+"""Customers and their ingest aliases (unchanged from the single-file admin)."""
+
 from django import forms
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin

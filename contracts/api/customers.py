@@ -1,4 +1,4 @@
-"""Customer API: thin views that parse input, call one service or selector, and shape output."""
+"""Customer API: customers by external id, and their ingest aliases."""
 
 from __future__ import annotations
 
@@ -6,20 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from catalog.api.fields import IDEMPOTENCY
 from contracts import selectors, services
 from contracts.models import Customer
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
 from revops.errors import NotFound
-
-_IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Retry-safe writes: the first response is returned again.",
-)
 
 
 class CustomerOutput(serializers.ModelSerializer):
@@ -64,6 +57,8 @@ class CustomerUpdateInput(StrictInput):
 class CustomerListCreateApi(ApiView):
     """List customers (search by name or external id), or create one."""
 
+    pagination_class = Pagination
+
     @extend_schema(
         operation_id="customers_list",
         parameters=[OpenApiParameter("search", str, description="part of the name or external id")],
@@ -71,7 +66,7 @@ class CustomerListCreateApi(ApiView):
         tags=["customers"],
     )
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.customer_list(search=request.query_params.get("search")), request, view=self
         )
@@ -81,7 +76,7 @@ class CustomerListCreateApi(ApiView):
         operation_id="customers_create",
         request=CustomerCreateInput,
         responses={201: CustomerOutput},
-        parameters=[_IDEMPOTENCY],
+        parameters=[IDEMPOTENCY],
         tags=["customers"],
     )
     def post(self, request):
@@ -104,7 +99,7 @@ class CustomerDetailApi(ApiView):
         operation_id="customers_update",
         request=CustomerUpdateInput,
         responses=CustomerOutput,
-        parameters=[_IDEMPOTENCY],
+        parameters=[IDEMPOTENCY],
         tags=["customers"],
     )
     def patch(self, request, external_id: str):
@@ -142,7 +137,7 @@ class CustomerAliasListCreateApi(ApiView):
         operation_id="customer_aliases_create",
         request=CustomerAliasInput,
         responses={201: CustomerAliasOutput},
-        parameters=[_IDEMPOTENCY],
+        parameters=[IDEMPOTENCY],
         tags=["customers"],
     )
     def post(self, request, external_id: str):
