@@ -10,6 +10,7 @@ from catalog.services import products, rate_cards
 from contracts.models import Contract
 from contracts.services import contracts as svc
 from contracts.services.migrations import contract_migrate, contract_migration_preview
+from revops import clock
 from revops.errors import ValidationError
 from tests.usage.conftest import NOW
 from usage.selectors import contract_usage_quantities
@@ -89,3 +90,23 @@ def test_migration_needs_a_reason_and_a_matching_currency(setup):
         contract_migrate(contracts=[contract], to_version=v, actor=None, reason="x")
     assert excinfo.value.code == "currency_mismatch"
     assert Contract.objects.get().pinned_version.number == 1
+
+
+def test_the_api_previews_then_moves_contracts_and_read_keys_cannot_move(setup, write_client, read_client):
+    contract, v2 = setup
+    body = {"contracts": [contract.pk], "rate_card": "std", "version": 2}
+    with clock.frozen_at(NOW):
+        preview = read_client.post("/api/v1/contract-migrations/preview", body, format="json")
+        assert preview.status_code == 200, preview.json()
+        assert preview.json()["impacts"][0]["before"] == "100.00"
+        assert preview.json()["impacts"][0]["after"] == "120.00"
+        refused = read_client.post("/api/v1/contract-migrations", {**body, "reason": "x"}, format="json")
+        assert refused.status_code == 403
+        assert Contract.objects.get().pinned_version.number == 1
+        missing = write_client.post(
+            "/api/v1/contract-migrations", {**body, "contracts": [999], "reason": "x"}, format="json"
+        )
+        assert missing.json()["error"]["code"] == "contract_not_found"
+        moved = write_client.post("/api/v1/contract-migrations", {**body, "reason": "2027 prices"}, format="json")
+    assert moved.status_code == 200, moved.json()
+    assert Contract.objects.get().pinned_version.number == 2
