@@ -93,7 +93,7 @@ def test_migration_needs_a_reason_and_a_matching_currency(setup):
 
 
 def test_the_api_previews_then_moves_contracts_and_read_keys_cannot_move(setup, write_client, read_client):
-    contract, v2 = setup
+    contract, _ = setup
     body = {"contracts": [contract.pk], "rate_card": "std", "version": 2}
     with clock.frozen_at(NOW):
         preview = read_client.post("/api/v1/contract-migrations/preview", body, format="json")
