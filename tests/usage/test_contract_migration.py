@@ -110,3 +110,26 @@ def test_the_api_previews_then_moves_contracts_and_read_keys_cannot_move(setup, 
         moved = write_client.post("/api/v1/contract-migrations", {**body, "reason": "2027 prices"}, format="json")
     assert moved.status_code == 200, moved.json()
     assert Contract.objects.get().pinned_version.number == 2
+
+
+def test_the_upcoming_invoice_bills_measured_usage_with_the_contract_terms(setup, read_client):
+    contract, _ = setup
+    usage_events_ingest(
+        events=[
+            {
+                "transaction_id": f"n{i}",
+                "customer": "acme",
+                "event_type": "llm.completion",
+                "timestamp": (NOW - dt.timedelta(hours=2)).isoformat(),
+                "properties": {"tokens": 1500, "model": "small", "user": "u"},
+            }
+            for i in range(2)
+        ],
+        received_at=NOW,
+    )
+    with clock.frozen_at(NOW):
+        body = read_client.get(f"/api/v1/contracts/{contract.pk}/upcoming-invoice").json()
+    # November so far: 3,000 tokens at v1's 0.01 (the contract is pinned to v1) = 30.00
+    assert (body["period_start"], body["period_end"]) == ("2026-11-01", "2026-12-01")
+    assert [(line["product"], line["amount"]) for line in body["lines"]] == [("tok", "30.00")]
+    assert body["total"] == "30.00"

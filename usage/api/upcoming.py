@@ -1,0 +1,47 @@
+"""The upcoming invoice of a contract: the current period's lines so far, with its measured usage.
+
+It lives in the usage app because it measures usage; the pricing is the contract's own preview.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from contracts import selectors as contract_selectors
+from contracts.api.previews import ContractPreviewOutput
+from revops import clock
+from revops.api.views import ApiView
+from revops.models import ApiScope
+from revops.money import Money, sum_money
+from usage.selectors import contract_usage_quantities
+
+
+class UpcomingInvoiceApi(ApiView):
+    """The lines the contract's current period would bill so far: prorated fees, usage measured up to now
+    and priced with the contract's terms, and a minimum-spend true-up. Stores nothing."""
+
+    required_scope = ApiScope.READ
+
+    @extend_schema(operation_id="contracts_upcoming_invoice", responses=ContractPreviewOutput, tags=["contracts"])
+    def get(self, request, pk: int):
+        contract = contract_selectors.contract_get(pk=pk)
+        today = clock.now().astimezone(zoneinfo.ZoneInfo(contract.customer.timezone)).date()
+        period = contract_selectors.contract_period(contract, today)
+        usage = contract_usage_quantities(contract, period)
+        lines = contract_selectors.contract_preview(contract=contract, period=period, usage=usage)
+        total = sum_money([Money(line.amount, contract.currency) for line in lines], contract.currency)
+        return Response(
+            ContractPreviewOutput(
+                {
+                    "contract": contract.pk,
+                    "currency": contract.currency,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "lines": lines,
+                    "total": total.amount,
+                }
+            ).data
+        )
