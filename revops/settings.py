@@ -227,3 +227,7 @@ if REVOPS_EVENT_MAX_AGE_DAYS > REVOPS_EVENT_DEDUP_DAYS:
     raise ImproperlyConfigured("REVOPS_EVENT_MAX_AGE_DAYS cannot exceed REVOPS_EVENT_DEDUP_DAYS (dedup must cover it)")
 # Time-weighted sums carry in the last level reported up to this many days before a period.
 REVOPS_LEVEL_LOOKBACK_DAYS = env.int("REVOPS_LEVEL_LOOKBACK_DAYS", default=62)
+
+# --- Invoices.
+REVOPS_INVOICE_PREFIX = env.str("REVOPS_INVOICE_PREFIX", default="INV")  # numbers read INV-2026-000123
+REVOPS_PAYMENT_TERMS_DAYS = env.int("REVOPS_PAYMENT_TERMS_DAYS", default=30)

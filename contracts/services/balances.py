@@ -97,6 +97,30 @@ def balance_grant(
     return balance
 
 
+def draw_order(balance: Balance) -> tuple:
+    """Which balance pays first: soonest expiry, then priority (lower first), then the oldest."""
+    return (balance.expires_on, balance.priority, balance.created_at, balance.pk)
+
+
+def usable_query(*, contract: Contract, on: dt.date, product: Product | None, scoped_only: bool = False) -> Q:
+    """Balances usable on `on` for `product`: contract-wide ones and those scoped to it (`scoped_only`: only
+    those scoped to it, so a product's own credits can pay its lines before contract-wide balances do)."""
+    usable = Q(contract=contract, starts_on__lte=on, expires_on__gt=on)
+    if scoped_only:
+        return usable & Q(product=product)
+    return usable & (Q(product__isnull=True) | Q(product=product))
+
+
+def balances_usable(
+    *, contract: Contract, on: dt.date, product: Product | None = None, scoped_only: bool = False
+) -> list[tuple[Balance, Decimal]]:
+    """The balances a draw-down on `on` would take from, in that order, with what each holds (no lock: a preview)."""
+    query = usable_query(contract=contract, on=on, product=product, scoped_only=scoped_only)
+    found = list(Balance.objects.filter(query))
+    left = _remaining_by_id([b.pk for b in found])
+    return [(b, left[b.pk]) for b in sorted(found, key=draw_order) if left[b.pk] > 0]
+
+
 @dataclass(frozen=True)
 class DrawDown:
     requested: Decimal
@@ -118,17 +142,21 @@ def balance_draw_down(
     as_of: dt.datetime,
     actor: AbstractBaseUser | None,
     product: Product | None = None,
+    scoped_only: bool = False,
     reference: str = "",
 ) -> DrawDown:
     """Draw `amount` from the balances usable on `on` (for `product`): soonest expiry, then priority, then
     oldest. Draws only what is there; the shortfall is returned, never overdrawn."""
     _check_amount(amount)
-    usable = Q(starts_on__lte=on, expires_on__gt=on) & (Q(product__isnull=True) | Q(product=product))
-    locked = list(Balance.objects.select_for_update().filter(usable, contract=contract).order_by("pk"))
+    locked = list(
+        Balance.objects.select_for_update()
+        .filter(usable_query(contract=contract, on=on, product=product, scoped_only=scoped_only))
+        .order_by("pk")
+    )
     left = _remaining_by_id([b.pk for b in locked])
     entries = []
     wanted = amount
-    for balance in sorted(locked, key=lambda b: (b.expires_on, b.priority, b.created_at, b.pk)):
+    for balance in sorted(locked, key=draw_order):
         if wanted <= 0:
             break
         take = min(wanted, left[balance.pk])

@@ -1,0 +1,134 @@
+"""Invoices and their lines, and the counters that number them.
+
+An invoice is made for one contract and one billing period (the database allows only one), as a
+draft that is recomputed until it is finalized. Finalizing numbers it from a locked counter per
+series (gapless: INV-2026-000123) and freezes it: PostgreSQL triggers refuse any change to a
+finalized invoice's amounts or lines; only its payment status and a void may still be recorded.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from revops.fields import AmountField, CurrencyField, QuantityField, RateField
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    FINALIZED = "finalized", "Finalized"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class Invoice(models.Model):
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="invoices")
+    customer = models.ForeignKey("contracts.Customer", on_delete=models.PROTECT, related_name="invoices")
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="exclusive")
+    currency = CurrencyField()
+    status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    series = models.CharField(max_length=16, blank=True)
+    number = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    subtotal = AmountField(default=0)
+    total = AmountField(default=0)
+    zero_total = models.BooleanField(default=False, help_text="kept for the record, never numbered")
+    computed_at = models.DateTimeField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=128, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-period_start", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "period_start"], name="invoice_one_per_contract_period"),
+            models.CheckConstraint(condition=models.Q(period_end__gt=models.F("period_start")), name="invoice_period"),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(finalized_at__isnull=False),
+                name="invoice_finalized_at_set",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__isnull=True) | models.Q(zero_total=False), name="invoice_zero_not_numbered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.contract_id}/{self.period_start}"
+
+
+class LineKind(models.TextChoices):
+    SUBSCRIPTION = "subscription", "Subscription fee"
+    USAGE = "usage", "Usage"
+    MINIMUM = "minimum", "Minimum spend true-up"
+    COMMIT = "commit", "Prepaid commitment applied"
+    CREDIT = "credit", "Credit applied"
+    CORRECTION = "correction", "Late usage correction"
+    ONE_TIME = "one_time", "One-time charge"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    description = models.CharField(max_length=300)
+    group = models.CharField(max_length=128, blank=True)
+    quantity = QuantityField(null=True, blank=True)
+    unit_price = RateField(null=True, blank=True)
+    amount = AmountField(help_text="rounded once, to the currency's minor unit")
+    breakdown = models.JSONField(default=list, blank=True)
+    service_start = models.DateField(null=True, blank=True)
+    service_end = models.DateField(null=True, blank=True)
+    balance = models.ForeignKey(
+        "contracts.Balance",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="the commitment or credit this line draws from",
+    )
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="invoiceline_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+
+class InvoiceCounter(models.Model):
+    """The next number of a series. Taken under a row lock when an invoice is finalized: no gaps, no repeats."""
+
+    series = models.CharField(max_length=16, unique=True)
+    next_number = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.series}: next {self.next_number}"
+
+
+class InvoiceRun(models.Model):
+    """One period close: which contracts it invoiced, so a rerun after a crash finishes what is missing."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(help_text="the moment the run closed periods up to")
+    contracts_total = models.PositiveIntegerField(default=0)
+    invoices_made = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} as of {self.as_of:%Y-%m-%d %H:%M}"

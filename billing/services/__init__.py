@@ -1,0 +1,1 @@
+"""Billing writes with business rules: invoices (compute, finalize, void, pay)."""

@@ -1,0 +1,299 @@
+"""Invoices: compute a contract's period as a draft, finalize (number and freeze), void, mark paid.
+
+A draft is recomputed from the contract and the measured usage whenever asked (late usage lands
+there). Finalizing recomputes it one last time inside the transaction, draws commitments and credits
+down for real (ledger entries, row-locked), takes the next number of its series from a locked
+counter, and freezes it (the database refuses later changes; see migrations). A zero-total invoice
+is kept and marked but never numbered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, LineKind
+from catalog.models import Product, ProductKind
+from contracts.models import Balance, BalanceKind, Contract
+from contracts.selectors import contract_preview
+from contracts.services import balances as balance_services
+from revops.errors import Conflict, ValidationError
+from revops.history import stamp
+from revops.money import ZERO
+from revops.periods import Period
+from usage.selectors import contract_usage_quantities
+
+_KIND_OF_PRODUCT = {
+    ProductKind.USAGE: LineKind.USAGE,
+    ProductKind.SUBSCRIPTION: LineKind.SUBSCRIPTION,
+    ProductKind.RECURRING_FEE: LineKind.SUBSCRIPTION,
+    ProductKind.ONE_TIME: LineKind.ONE_TIME,
+}
+
+
+@dataclass
+class LineDraft:
+    kind: str
+    description: str
+    amount: Decimal
+    product: Product | None = None
+    group: str = ""
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    breakdown: list | None = None
+    service_start: dt.date | None = None
+    service_end: dt.date | None = None
+    balance: Balance | None = None
+
+
+def _charges(contract: Contract, period: Period) -> list[LineDraft]:
+    """What the period costs before commitments and credits: the contract's own preview on measured usage."""
+    usage = contract_usage_quantities(contract, period)
+    drafts = []
+    for line in contract_preview(contract=contract, period=period, usage=usage):
+        rated = line.line
+        drafts.append(
+            LineDraft(
+                kind=_KIND_OF_PRODUCT[line.product.kind] if line.product else LineKind.MINIMUM,
+                description=line.description,
+                amount=line.amount,
+                product=line.product,
+                group=(rated.group or "") if rated else "",
+                quantity=rated.quantity if rated else None,
+                unit_price=rated.unit_price if rated else None,
+                breakdown=[
+                    {
+                        "description": b.description,
+                        "quantity": str(b.quantity),
+                        "unit_price": str(b.unit_price),
+                        "flat_fee": str(b.flat_fee),
+                        "amount": str(b.amount),
+                        "tier": b.tier,
+                    }
+                    for b in rated.breakdown
+                ]
+                if rated
+                else [],
+                service_start=period.start,
+                service_end=period.end,
+            )
+        )
+    return drafts
+
+
+def _apply_balances(
+    contract: Contract,
+    period: Period,
+    charges: list[LineDraft],
+    *,
+    draw: bool,
+    as_of: dt.datetime,
+    actor,
+    reference: str,
+) -> list[LineDraft]:
+    """Negative lines for the commitments and credits that pay this invoice.
+
+    Credits scoped to a product pay that product's lines first; then the contract-wide balances pay what
+    is left, soonest expiry first. With `draw`, the draw-downs are written to the ledger (under row
+    locks); otherwise they are simulated from what the balances hold now (a draft).
+    """
+    on = period.end - dt.timedelta(days=1)
+    applied: list[LineDraft] = []
+    by_product: dict[int, Decimal] = {}
+    for charge in charges:
+        if charge.product is not None and charge.amount > 0:
+            by_product[charge.product.pk] = by_product.get(charge.product.pk, ZERO) + charge.amount
+    left = sum((c.amount for c in charges), ZERO)
+
+    def take(amount: Decimal, product: Product | None) -> Decimal:
+        if amount <= 0:
+            return ZERO
+        scoped_only = product is not None
+        if draw:
+            result = balance_services.balance_draw_down(
+                contract=contract,
+                amount=amount,
+                on=on,
+                as_of=as_of,
+                actor=actor,
+                product=product,
+                scoped_only=scoped_only,
+                reference=reference,
+            )
+            pairs = [(entry.balance, -entry.amount) for entry in result.entries]
+        else:
+            pairs, wanted = [], amount
+            for balance, holds in balance_services.balances_usable(
+                contract=contract, on=on, product=product, scoped_only=scoped_only
+            ):
+                portion = min(wanted, holds)
+                if portion > 0:
+                    pairs.append((balance, portion))
+                    wanted -= portion
+        total = ZERO
+        for balance, portion in pairs:
+            kind = LineKind.COMMIT if balance.kind == BalanceKind.COMMIT else LineKind.CREDIT
+            applied.append(
+                LineDraft(
+                    kind=kind,
+                    description=f"{balance.get_kind_display()} applied: {balance}",
+                    amount=-portion,
+                    balance=balance,
+                    service_start=period.start,
+                    service_end=period.end,
+                )
+            )
+            total += portion
+        return total
+
+    scoped = Balance.objects.filter(contract=contract, product__isnull=False).values_list("product_id", flat=True)
+    for product_id in sorted(set(scoped)):
+        if product_id in by_product:
+            product = Product.objects.get(pk=product_id)
+            left -= take(min(by_product[product_id], left), product)
+    left -= take(left, None)
+    return applied
+
+
+def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> Invoice:
+    invoice.lines.all().delete()
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=index,
+            kind=d.kind,
+            product=d.product,
+            description=d.description[:300],
+            group=d.group,
+            quantity=d.quantity,
+            unit_price=d.unit_price,
+            amount=d.amount,
+            breakdown=d.breakdown or [],
+            service_start=d.service_start,
+            service_end=d.service_end,
+            balance=d.balance,
+        )
+        for index, d in enumerate(drafts, start=1)
+    )
+    charges = sum((d.amount for d in drafts if d.kind not in (LineKind.COMMIT, LineKind.CREDIT)), ZERO)
+    invoice.subtotal = charges
+    invoice.total = sum((d.amount for d in drafts), ZERO)
+    invoice.computed_at = as_of
+    return invoice
+
+
+def _lock_or_create(contract: Contract, period: Period) -> Invoice:
+    try:
+        with transaction.atomic():
+            Invoice.objects.get_or_create(
+                contract=contract,
+                period_start=period.start,
+                defaults={"customer": contract.customer, "period_end": period.end, "currency": contract.currency},
+            )
+    except IntegrityError:  # another run made it at the same moment
+        pass
+    return Invoice.objects.select_for_update().get(contract=contract, period_start=period.start)
+
+
+@transaction.atomic
+def invoice_compute(
+    *, contract: Contract, period: Period, as_of: dt.datetime, actor: AbstractBaseUser | None = None
+) -> Invoice:
+    """The draft invoice of `contract` for `period`, made or recomputed. Idempotent: one invoice per contract
+    and period (the database enforces it); a finalized one is returned untouched."""
+    invoice = _lock_or_create(contract, period)
+    if invoice.status != InvoiceStatus.DRAFT:
+        return invoice
+    charges = _charges(contract, period)
+    drafts = charges + _apply_balances(contract, period, charges, draw=False, as_of=as_of, actor=actor, reference="")
+    _write(invoice, drafts, as_of=as_of)
+    stamp(invoice, actor=actor, reason="computed")
+    invoice.save()
+    return invoice
+
+
+def _next_number(series: str) -> str:
+    counter, _ = InvoiceCounter.objects.get_or_create(series=series)
+    counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
+    number = counter.next_number
+    counter.next_number = number + 1
+    counter.save(update_fields=["next_number"])
+    return f"{series}-{number:06d}"
+
+
+@transaction.atomic
+def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBaseUser | None) -> Invoice:
+    """Recompute, draw balances down for real, number (unless the total is zero) and freeze."""
+    invoice = Invoice.objects.select_for_update().select_related("contract__customer").get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise Conflict(f"invoice {invoice} is {invoice.status}; only a draft can be finalized", code="not_draft")
+    period = Period(invoice.period_start, invoice.period_end)
+    charges = _charges(invoice.contract, period)
+    drafts = charges + _apply_balances(
+        invoice.contract, period, charges, draw=True, as_of=as_of, actor=actor, reference=f"invoice {invoice.pk}"
+    )
+    _write(invoice, drafts, as_of=as_of)
+    if invoice.total < 0:
+        raise ValidationError("an invoice total cannot be negative; issue a credit note instead", code="negative")
+    invoice.zero_total = invoice.total == 0
+    if not invoice.zero_total:
+        invoice.series = f"{settings.REVOPS_INVOICE_PREFIX}-{as_of.year}"
+        invoice.number = _next_number(invoice.series)
+    invoice.status = InvoiceStatus.FINALIZED
+    invoice.finalized_at = as_of
+    invoice.due_date = as_of.date() + dt.timedelta(days=settings.REVOPS_PAYMENT_TERMS_DAYS)
+    stamp(invoice, actor=actor, reason="finalized")
+    invoice.save()
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, reason: str, as_of: dt.datetime, actor: AbstractBaseUser | None) -> Invoice:
+    """Cancel a finalized, unpaid invoice. The commitments and credits it used are given back."""
+    if not reason.strip():
+        raise ValidationError("voiding an invoice needs a reason", field="reason")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.FINALIZED:
+        raise Conflict(
+            f"invoice {invoice} is {invoice.status}; only a finalized, unpaid one can be voided", code="not_voidable"
+        )
+    for line in invoice.lines.filter(balance__isnull=False).select_related("balance"):
+        balance_services.balance_adjust(
+            balance=line.balance,
+            amount=-line.amount,
+            as_of=as_of,
+            actor=actor,
+            reason=f"returned: invoice {invoice} voided",
+        )
+    invoice.status = InvoiceStatus.VOID
+    invoice.voided_at = as_of
+    invoice.void_reason = reason
+    stamp(invoice, actor=actor, reason=f"voided: {reason}")
+    invoice.save()
+    return invoice
+
+
+@transaction.atomic
+def invoice_mark_paid(
+    *, invoice: Invoice, reference: str, as_of: dt.datetime, actor: AbstractBaseUser | None
+) -> Invoice:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.FINALIZED or invoice.zero_total:
+        raise Conflict(
+            f"invoice {invoice} is {invoice.status}; only a finalized invoice with a total can be paid",
+            code="not_payable",
+        )
+    invoice.status = InvoiceStatus.PAID
+    invoice.paid_at = as_of
+    invoice.payment_reference = reference
+    stamp(invoice, actor=actor, reason=f"paid: {reference}")
+    invoice.save()
+    return invoice
+
+
+__all__ = ["invoice_compute", "invoice_finalize", "invoice_mark_paid", "invoice_void"]

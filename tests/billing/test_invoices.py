@@ -1,0 +1,193 @@
+"""Invoices from contracts and measured usage: drafts, finalizing (numbers, balances, freezing), void, paid."""
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from billing.models import Invoice, InvoiceLine
+from billing.services.invoices import invoice_compute, invoice_finalize, invoice_mark_paid, invoice_void
+from catalog.services import metrics, products, rate_cards
+from contracts.models import Customer
+from contracts.services import balances
+from contracts.services import contracts as svc
+from revops.errors import Conflict
+from revops.periods import Period
+from usage import rollups
+from usage.services import usage_events_ingest
+
+pytestmark = pytest.mark.django_db
+T0 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+CLOSE = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def contract(db):
+    credits_metric = metrics.metric_create(
+        code="credits", name="Credits", event_type="credits.used", aggregation="sum", property="credits", actor=None
+    )
+    rollups.rollups_build(metric=credits_metric, as_of=T0)
+    seat = products.product_create(code="seat", name="Seat", kind="subscription", actor=None)
+    credits = products.product_create(
+        code="credits", name="AI credits", kind="usage", metric=credits_metric, actor=None
+    )
+    card = rate_cards.rate_card_create(code="std", name="Standard", currency="USD", actor=None)
+    version = rate_cards.rate_card_version_create(rate_card=card, effective_from=dt.date(2026, 1, 1), actor=None)
+    rate_cards.price_set(version=version, product=seat, values={"model": "per_unit", "unit_price": D(40)}, actor=None)
+    rate_cards.price_set(
+        version=version, product=credits, values={"model": "per_unit", "unit_price": D("0.01")}, actor=None
+    )
+    rate_cards.rate_card_version_activate(version=version, actor=None, as_of=T0)
+    customer = Customer.objects.create(external_id="acme", name="Acme", currency="USD")
+    contract = svc.contract_create(
+        customer=customer,
+        rate_card=card,
+        start_date=dt.date(2026, 1, 1),
+        actor=None,
+        terms=svc.Terms(included_usage=[(credits, D(1000))]),
+        subscriptions=[(seat, D(10))],
+    )
+    svc.contract_activate(contract=contract, actor=None)
+    return contract
+
+
+def use(n: int, credits: int, at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), prefix="e"):
+    result = usage_events_ingest(
+        events=[
+            {
+                "transaction_id": f"{prefix}{i}",
+                "customer": "acme",
+                "event_type": "credits.used",
+                "timestamp": at.isoformat(),
+                "properties": {"credits": credits},
+            }
+            for i in range(n)
+        ],
+        received_at=dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+    )
+    assert result.count("accepted") == n
+
+
+def lines(invoice):
+    return [(line.kind, line.amount) for line in invoice.lines.order_by("position")]
+
+
+def test_a_draft_bills_seats_and_overage_and_recomputes_idempotently(contract):
+    use(5, 1000)  # 5,000 credits
+    draft = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
+    # 10 seats x 40 = 400.00; (5,000 - 1,000 included) x 0.01 = 40.00
+    assert lines(draft) == [("subscription", D("400.00")), ("usage", D("40.00"))]
+    assert (draft.subtotal, draft.total, draft.status, draft.number) == (D("440.00"), D("440.00"), "draft", None)
+    use(2, 500, prefix="late")  # late usage lands in the draft on the next computation
+    again = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
+    assert again.pk == draft.pk and Invoice.objects.count() == 1
+    assert lines(again) == [("subscription", D("400.00")), ("usage", D("50.00"))]
+
+
+def test_finalizing_numbers_gaplessly_and_freezes_in_the_database(contract):
+    use(1, 10)
+    first = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    december = Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1))
+    second = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=december, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    assert (first.number, second.number) == ("INV-2026-000001", "INV-2026-000002")
+    assert first.due_date == dt.date(2026, 12, 31)
+    for change in (
+        lambda: Invoice.objects.filter(pk=first.pk).update(total=D(1)),
+        lambda: Invoice.objects.filter(pk=first.pk).update(number="INV-2026-999999"),
+        lambda: InvoiceLine.objects.filter(invoice=first).update(amount=D(1)),
+        lambda: InvoiceLine.objects.filter(invoice=first).delete(),
+        lambda: Invoice.objects.filter(pk=first.pk).delete(),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            change()
+    assert Invoice.objects.get(pk=first.pk).total == D("400.00")
+    # Computing a finalized period again returns it untouched.
+    assert invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE).total == D("400.00")
+    with pytest.raises(Conflict):
+        invoice_finalize(invoice=first, as_of=CLOSE, actor=None)
+
+
+def test_a_commitment_pays_at_finalization_and_a_zero_invoice_is_not_numbered(contract):
+    commit = balances.balance_grant(
+        contract=contract,
+        kind="commit",
+        amount=D(1000),
+        starts_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2027, 1, 1),
+        as_of=T0,
+        actor=None,
+    )
+    use(5, 1000)
+    draft = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
+    assert lines(draft)[-1] == ("commit", D("-440.00"))
+    assert balances.remaining(commit) == 1000  # a draft only shows what would be drawn
+    final = invoice_finalize(invoice=draft, as_of=CLOSE, actor=None)
+    assert (final.total, final.zero_total, final.number) == (D("0.00"), True, None)
+    assert balances.remaining(commit) == D("560.00")
+
+
+def test_a_product_credit_pays_its_product_first_then_the_commitment_the_rest(contract):
+    credits_product = contract.rate_card.versions.get().prices.get(product__code="credits").product
+    balances.balance_grant(
+        contract=contract,
+        kind="credit",
+        amount=D(25),
+        starts_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2027, 6, 1),
+        product=credits_product,
+        as_of=T0,
+        actor=None,
+    )
+    balances.balance_grant(
+        contract=contract,
+        kind="commit",
+        amount=D(100),
+        starts_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2027, 1, 1),
+        as_of=T0,
+        actor=None,
+    )
+    use(5, 1000)
+    final = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    # 440 of charges; the 25 credit pays part of the 40 usage line; the commitment pays 100 of the rest: 315 due
+    assert lines(final)[2:] == [("credit", D("-25.00")), ("commit", D("-100.00"))]
+    assert final.total == D("315.00")
+
+
+def test_void_gives_balances_back_and_paid_invoices_cannot_be_voided(contract):
+    commit = balances.balance_grant(
+        contract=contract,
+        kind="commit",
+        amount=D(100),
+        starts_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2027, 1, 1),
+        as_of=T0,
+        actor=None,
+    )
+    final = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    assert balances.remaining(commit) == 0
+    voided = invoice_void(invoice=final, reason="wrong seats", as_of=CLOSE, actor=None)
+    assert (voided.status, voided.number) == ("void", final.number)  # the number stays used: no gaps
+    assert balances.remaining(commit) == 100
+    december = Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1))
+    paid = invoice_mark_paid(
+        invoice=invoice_finalize(
+            invoice=invoice_compute(contract=contract, period=december, as_of=CLOSE), as_of=CLOSE, actor=None
+        ),
+        reference="wire 4471",
+        as_of=CLOSE,
+        actor=None,
+    )
+    assert paid.status == "paid"
+    with pytest.raises(Conflict):
+        invoice_void(invoice=paid, reason="x", as_of=CLOSE, actor=None)
