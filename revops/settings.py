@@ -231,3 +231,5 @@ REVOPS_LEVEL_LOOKBACK_DAYS = env.int("REVOPS_LEVEL_LOOKBACK_DAYS", default=62)
 # --- Invoices.
 REVOPS_INVOICE_PREFIX = env.str("REVOPS_INVOICE_PREFIX", default="INV")  # numbers read INV-2026-000123
 REVOPS_PAYMENT_TERMS_DAYS = env.int("REVOPS_PAYMENT_TERMS_DAYS", default=30)
+# A draft stays open this long after its period ends (late usage lands in it), then finalizes by itself.
+REVOPS_INVOICE_GRACE_HOURS = env.int("REVOPS_INVOICE_GRACE_HOURS", default=72)
