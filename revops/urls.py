@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("contracts.urls")),
     path("", include("catalog.urls")),
     path("", include("usage.urls")),
+    path("", include("billing.urls")),
     # Anything else under the API answers in the API's error shape, also with DEBUG on.
     re_path(r"^.*$", json_not_found),
 ]

@@ -51,6 +51,11 @@ class LineDraft:
     balance: Balance | None = None
 
 
+def _plain(value: Decimal) -> str:
+    """A decimal as people write it: no trailing zeros, never an exponent (40.000000 -> '40')."""
+    return format(value.normalize(), "f") if value != value.to_integral_value() else format(value.quantize(1), "f")
+
+
 def _charges(contract: Contract, period: Period) -> list[LineDraft]:
     """What the period costs before commitments and credits: the contract's own preview on measured usage."""
     usage = contract_usage_quantities(contract, period)
@@ -69,10 +74,10 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
                 breakdown=[
                     {
                         "description": b.description,
-                        "quantity": str(b.quantity),
-                        "unit_price": str(b.unit_price),
-                        "flat_fee": str(b.flat_fee),
-                        "amount": str(b.amount),
+                        "quantity": _plain(b.quantity),
+                        "unit_price": _plain(b.unit_price),
+                        "flat_fee": _plain(b.flat_fee),
+                        "amount": _plain(b.amount),
                         "tier": b.tier,
                     }
                     for b in rated.breakdown
@@ -217,6 +222,17 @@ def invoice_compute(
     return invoice
 
 
+@transaction.atomic
+def invoice_recompute(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBaseUser | None = None) -> Invoice:
+    """Compute a draft again (late usage, changed terms). Anything but a draft is refused."""
+    invoice = Invoice.objects.select_for_update().select_related("contract").get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise Conflict(f"invoice {invoice} is {invoice.status}; only a draft can be recomputed", code="not_draft")
+    return invoice_compute(
+        contract=invoice.contract, period=Period(invoice.period_start, invoice.period_end), as_of=as_of, actor=actor
+    )
+
+
 def _next_number(series: str) -> str:
     counter, _ = InvoiceCounter.objects.get_or_create(series=series)
     counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
@@ -282,6 +298,8 @@ def invoice_void(*, invoice: Invoice, reason: str, as_of: dt.datetime, actor: Ab
 def invoice_mark_paid(
     *, invoice: Invoice, reference: str, as_of: dt.datetime, actor: AbstractBaseUser | None
 ) -> Invoice:
+    if not reference.strip():
+        raise ValidationError("a payment needs its reference (e.g. the bank transfer's)", field="reference")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.FINALIZED or invoice.zero_total:
         raise Conflict(
@@ -296,4 +314,4 @@ def invoice_mark_paid(
     return invoice
 
 
-__all__ = ["invoice_compute", "invoice_finalize", "invoice_mark_paid", "invoice_void"]
+__all__ = ["invoice_compute", "invoice_finalize", "invoice_mark_paid", "invoice_recompute", "invoice_void"]

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from billing.api import invoices
+
+INVOICE = "invoices/<int:pk>"
+
+urlpatterns = [
+    path("invoices", invoices.InvoiceListApi.as_view(), name="invoices"),
+    path(INVOICE, invoices.InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path(f"{INVOICE}/recompute", invoices.InvoiceRecomputeApi.as_view(), name="invoice-recompute"),
+    path(f"{INVOICE}/finalize", invoices.InvoiceFinalizeApi.as_view(), name="invoice-finalize"),
+    path(f"{INVOICE}/void", invoices.InvoiceVoidApi.as_view(), name="invoice-void"),
+    path(f"{INVOICE}/mark-paid", invoices.InvoiceMarkPaidApi.as_view(), name="invoice-mark-paid"),
+    path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
+]
