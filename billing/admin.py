@@ -90,7 +90,7 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     search_fields = ["number", "customer__name", "customer__external_id"]
     list_select_related = ["customer"]
     fieldsets = [
-        (None, {"fields": ["number_", "status", "customer", "contract_", "period", "currency"]}),
+        (None, {"fields": ["number_", "status", "customer", "contract_", "period", "currency", "pdf"]}),
         ("Amounts", {"fields": ["subtotal_", "total_", "zero_total"]}),
         (
             "Dates",
@@ -120,6 +120,12 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     def contract_(self, obj: Invoice) -> str:
         url = reverse("admin:contracts_contract_change", args=[obj.contract_id])
         return format_html('<a href="{}">{}</a>', url, obj.contract)
+
+    @admin.display(description="PDF")
+    def pdf(self, obj: Invoice) -> str:
+        if not obj.number:
+            return "(numbered invoices only)"
+        return format_html('<a href="{}">Download {}.pdf</a>', reverse("invoice-pdf", args=[obj.pk]), obj.number)
 
     @admin.display(description="subtotal", ordering="subtotal")
     def subtotal_(self, obj: Invoice) -> str:

@@ -132,3 +132,6 @@ class InvoiceRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+from billing.documents import InvoiceDocument  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import invoices
+from billing.api import documents, invoices
 
 INVOICE = "invoices/<int:pk>"
 
@@ -11,5 +11,6 @@ urlpatterns = [
     path(f"{INVOICE}/finalize", invoices.InvoiceFinalizeApi.as_view(), name="invoice-finalize"),
     path(f"{INVOICE}/void", invoices.InvoiceVoidApi.as_view(), name="invoice-void"),
     path(f"{INVOICE}/mark-paid", invoices.InvoiceMarkPaidApi.as_view(), name="invoice-mark-paid"),
+    path(f"{INVOICE}/pdf", documents.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
 ]

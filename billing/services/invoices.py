@@ -91,6 +91,13 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
     return drafts
 
 
+def _balance_label(balance: Balance) -> str:
+    label = f"{balance.get_kind_display()} applied"
+    if balance.name:
+        label += f": {balance.name}"
+    return f"{label} (usable until {balance.expires_on - dt.timedelta(days=1):%d %b %Y})"
+
+
 def _apply_balances(
     contract: Contract,
     period: Period,
@@ -146,7 +153,7 @@ def _apply_balances(
             applied.append(
                 LineDraft(
                     kind=kind,
-                    description=f"{balance.get_kind_display()} applied: {balance}",
+                    description=_balance_label(balance),
                     amount=-portion,
                     balance=balance,
                     service_start=period.start,
@@ -265,7 +272,15 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     invoice.due_date = as_of.date() + dt.timedelta(days=settings.REVOPS_PAYMENT_TERMS_DAYS)
     stamp(invoice, actor=actor, reason="finalized")
     invoice.save()
+    if invoice.number:  # its PDF is rendered by a worker once the invoice is stored
+        transaction.on_commit(lambda: _render_pdf(invoice.pk))
     return invoice
+
+
+def _render_pdf(invoice_id: int) -> None:
+    from billing.tasks import render_invoice_pdf
+
+    render_invoice_pdf.delay(invoice_id)
 
 
 @transaction.atomic

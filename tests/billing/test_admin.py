@@ -116,6 +116,8 @@ def test_recompute_finalize_void_and_mark_paid_through_the_admin(admin_client, d
     assert (final.status, final.number, final.total) == ("finalized", "INV-2026-000001", D("400.00"))
     assert last_message(response) == "Finalized INV-2026-000001: 400.00 USD, due 2026-12-31."
     assert final.history.first().history_user.username == "admin"
+    page = admin_client.get(url("invoice_change", draft.pk))
+    assert f"/api/v1/invoices/{draft.pk}/pdf" in page.content.decode()  # the PDF download link
 
     # Void asks for a reason: without one, the form comes back and nothing changed.
     response = admin_client.post(url("invoice_void", draft.pk), {"reason": ""})
