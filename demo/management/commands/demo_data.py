@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from billing.services.runs import invoice_run
 from demo.catalog import load_catalog
 from demo.contracts import load_contracts
 from demo.customers import load_customers
@@ -11,15 +12,21 @@ from revops import clock
 
 
 class Command(BaseCommand):
-    help = "Load demo data for Lumora AI (idempotent)."
+    help = "Load demo data for Lumora AI (idempotent): customers, catalog, contracts, usage, and closed periods."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--skip-invoices", action="store_true", help="do not close the demo's ended periods")
+
+    def handle(self, *args, skip_invoices=False, **options):
         customers = load_customers(actor=None)
         now = clock.now()
         cards = load_catalog(actor=None, as_of=now)
         contracts = load_contracts(actor=None, as_of=now)
         events = load_usage(as_of=now, days=settings.REVOPS_DEMO_USAGE_DAYS)
-        self.stdout.write(
+        summary = (
             f"demo data: {len(customers)} customers, {len(cards)} rate cards, {len(contracts)} contracts, "
             f"{events:,} usage events added"
         )
+        if not skip_invoices:  # the months already over, invoiced (with PDFs) as the period close would
+            summary += f", {invoice_run(as_of=now).invoices_made} invoices finalized"
+        self.stdout.write(summary)
