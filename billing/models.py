@@ -66,6 +66,7 @@ class LineKind(models.TextChoices):
     SUBSCRIPTION = "subscription", "Subscription fee"
     USAGE = "usage", "Usage"
     MINIMUM = "minimum", "Minimum spend true-up"
+    COMMIT_PURCHASE = "commit_purchase", "Prepaid commitment"
     COMMIT = "commit", "Prepaid commitment applied"
     CREDIT = "credit", "Credit applied"
     CORRECTION = "correction", "Late usage correction"

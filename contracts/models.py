@@ -270,6 +270,14 @@ class Balance(models.Model):
         max_digits=7, decimal_places=6, default=0, help_text="commits: the share of what is left that rolls over"
     )
     reason = models.TextField(blank=True)
+    rolled_over_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="the expired commitment whose unused share became this one (already paid for)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

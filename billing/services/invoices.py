@@ -24,7 +24,7 @@ from contracts.selectors import contract_preview
 from contracts.services import balances as balance_services
 from revops.errors import Conflict, ValidationError
 from revops.history import stamp
-from revops.money import ZERO
+from revops.money import ZERO, round_amount
 from revops.periods import Period
 from usage.selectors import contract_usage_quantities
 
@@ -88,7 +88,36 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
                 service_end=period.end,
             )
         )
-    return drafts
+    return drafts + _commit_purchases(contract, period)
+
+
+def _commit_purchases(contract: Contract, period: Period) -> list[LineDraft]:
+    """Prepaid commitments are invoiced up front: on the invoice of the period their access starts in,
+    unless an invoice that is no longer a draft has billed them already."""
+    billed = InvoiceLine.objects.filter(kind=LineKind.COMMIT_PURCHASE, invoice__contract=contract).exclude(
+        invoice__status=InvoiceStatus.DRAFT
+    )
+    lines = []
+    purchases = Balance.objects.filter(
+        contract=contract,
+        kind=BalanceKind.COMMIT,
+        rolled_over_from__isnull=True,  # a rollover is money already paid for
+        starts_on__gte=period.start,
+        starts_on__lt=period.end,
+    ).exclude(pk__in=billed.values("balance_id"))
+    for commit in purchases:
+        lines.append(
+            LineDraft(
+                kind=LineKind.COMMIT_PURCHASE,
+                description=f"Prepaid commitment{': ' + commit.name if commit.name else ''} "
+                f"(usable {commit.starts_on:%d %b %Y} to {commit.expires_on - dt.timedelta(days=1):%d %b %Y})",
+                amount=round_amount(commit.amount, contract.currency),
+                balance=commit,
+                service_start=commit.starts_on,
+                service_end=commit.expires_on,
+            )
+        )
+    return lines
 
 
 def _balance_label(balance: Balance) -> str:
@@ -120,7 +149,8 @@ def _apply_balances(
     for charge in charges:
         if charge.product is not None and charge.amount > 0:
             by_product[charge.product.pk] = by_product.get(charge.product.pk, ZERO) + charge.amount
-    left = sum((c.amount for c in charges), ZERO)
+    # A commitment's purchase is paid in money, not with balances.
+    left = sum((c.amount for c in charges if c.kind != LineKind.COMMIT_PURCHASE), ZERO)
 
     def take(amount: Decimal, product: Product | None) -> Decimal:
         if amount <= 0:

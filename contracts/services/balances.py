@@ -66,6 +66,7 @@ def balance_grant(
     rollover_fraction: Decimal = ZERO,
     name: str = "",
     reason: str = "",
+    rolled_over_from: Balance | None = None,
 ) -> Balance:
     """A prepaid commitment (kind commit) or a credit grant (kind credit), with its grant entry."""
     _check_amount(amount)
@@ -90,6 +91,7 @@ def balance_grant(
         rollover_fraction=rollover_fraction,
         name=name,
         reason=reason,
+        rolled_over_from=rolled_over_from,
     )
     stamp(balance, actor=actor, reason=reason or f"{kind} granted")
     balance.save()
@@ -193,6 +195,7 @@ def balance_expire(*, balance: Balance, as_of: dt.datetime, actor: AbstractBaseU
             priority=balance.priority,
             name=f"Rollover of {balance}",
             reason=f"rolled over from balance {balance.pk}",
+            rolled_over_from=balance,
         )
         entries.append(
             _entry(balance, EntryKind.ROLLOVER, -rolled, as_of, actor=actor, memo=f"into balance {successor.pk}")

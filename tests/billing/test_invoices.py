@@ -191,3 +191,32 @@ def test_void_gives_balances_back_and_paid_invoices_cannot_be_voided(contract):
     assert paid.status == "paid"
     with pytest.raises(Conflict):
         invoice_void(invoice=paid, reason="x", as_of=CLOSE, actor=None)
+
+
+def test_a_commitment_is_invoiced_up_front_once_and_then_pays_usage(contract):
+    commit = balances.balance_grant(
+        contract=contract,
+        kind="commit",
+        amount=D(5000),
+        starts_on=dt.date(2026, 11, 1),
+        expires_on=dt.date(2027, 11, 1),
+        name="Annual commitment",
+        as_of=T0,
+        actor=None,
+    )
+    use(5, 1000)
+    november = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    # The commitment's 5,000.00 is billed in money; it then pays November's 440.00 of seats and usage.
+    assert lines(november) == [
+        ("subscription", D("400.00")),
+        ("usage", D("40.00")),
+        ("commit_purchase", D("5000.00")),
+        ("commit", D("-440.00")),
+    ]
+    assert november.total == D("5000.00")
+    december = invoice_compute(contract=contract, period=Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1)), as_of=CLOSE)
+    # Not billed twice; December's credits usage (none) is shown at 0.00.
+    assert lines(december) == [("subscription", D("400.00")), ("usage", D("0.00")), ("commit", D("-400.00"))]
+    assert balances.remaining(commit) == D("4560.00")
