@@ -135,4 +135,5 @@ class InvoiceRun(models.Model):
         return f"run {self.pk} as of {self.as_of:%Y-%m-%d %H:%M}"
 
 
+from billing.credit_notes import CreditNote, CreditNoteLine  # noqa: E402,F401
 from billing.documents import InvoiceDocument  # noqa: E402,F401

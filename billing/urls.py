@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import documents, invoices
+from billing.api import credit_notes, documents, invoices
 
 INVOICE = "invoices/<int:pk>"
 
@@ -12,5 +12,6 @@ urlpatterns = [
     path(f"{INVOICE}/void", invoices.InvoiceVoidApi.as_view(), name="invoice-void"),
     path(f"{INVOICE}/mark-paid", invoices.InvoiceMarkPaidApi.as_view(), name="invoice-mark-paid"),
     path(f"{INVOICE}/pdf", documents.InvoicePdfApi.as_view(), name="invoice-pdf"),
+    path(f"{INVOICE}/credit-notes", credit_notes.InvoiceCreditNotesApi.as_view(), name="invoice-credit-notes"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
 ]
