@@ -85,7 +85,7 @@ class InvoiceLineInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
-    list_display = ["number_", "customer", "period", "status", "total_", "currency", "due_date"]
+    list_display = ["number_", "customer", "period", "status", "overdue", "total_", "currency", "due_date"]
     list_filter = ["status", "currency"]
     search_fields = ["number", "customer__name", "customer__external_id"]
     list_select_related = ["customer"]
@@ -120,6 +120,10 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     def contract_(self, obj: Invoice) -> str:
         url = reverse("admin:contracts_contract_change", args=[obj.contract_id])
         return format_html('<a href="{}">{}</a>', url, obj.contract)
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, obj: Invoice) -> bool:
+        return obj.is_overdue(clock.today())
 
     @admin.display(description="PDF")
     def pdf(self, obj: Invoice) -> str:

@@ -61,6 +61,15 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.number or f"draft {self.contract_id}/{self.period_start}"
 
+    def is_overdue(self, today) -> bool:
+        """Finalized with money due, unpaid, past its due date. Derived, never stored: it changes with time."""
+        return (
+            self.status == InvoiceStatus.FINALIZED
+            and not self.zero_total
+            and self.due_date is not None
+            and today > self.due_date
+        )
+
 
 class LineKind(models.TextChoices):
     SUBSCRIPTION = "subscription", "Subscription fee"

@@ -117,6 +117,7 @@ class InvoiceOutput(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True, allow_null=True, help_text="set when finalized (not if zero)")
     subtotal = InvoiceMoneyField(currency_of=_invoice_currency, help_text="the charges, before balances")
     total = InvoiceMoneyField(currency_of=_invoice_currency, help_text="what is due")
+    overdue = serializers.SerializerMethodField(help_text="finalized, unpaid and past its due date today")
 
     class Meta:
         model = Invoice
@@ -135,12 +136,16 @@ class InvoiceOutput(serializers.ModelSerializer):
             "computed_at",
             "finalized_at",
             "due_date",
+            "overdue",
             "paid_at",
             "payment_reference",
             "voided_at",
             "void_reason",
             "created_at",
         ]
+
+    def get_overdue(self, obj: Invoice) -> bool:
+        return obj.is_overdue(clock.today())
 
 
 class InvoiceDetailOutput(InvoiceOutput):

@@ -220,3 +220,13 @@ def test_a_commitment_is_invoiced_up_front_once_and_then_pays_usage(contract):
     # Not billed twice; December's credits usage (none) is shown at 0.00.
     assert lines(december) == [("subscription", D("400.00")), ("usage", D("0.00")), ("commit", D("-400.00"))]
     assert balances.remaining(commit) == D("4560.00")
+
+
+def test_an_unpaid_invoice_is_overdue_after_its_due_date(contract):
+    final = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    assert final.due_date == dt.date(2026, 12, 31)
+    assert not final.is_overdue(dt.date(2026, 12, 31)) and final.is_overdue(dt.date(2027, 1, 1))
+    paid = invoice_mark_paid(invoice=final, reference="wire 1", as_of=CLOSE, actor=None)
+    assert not paid.is_overdue(dt.date(2027, 1, 1))
