@@ -91,6 +91,16 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
+def plain(value: Decimal | None) -> str:
+    """A decimal as people write it: no trailing zeros, never an exponent (10.000000000000 -> '10',
+    0.000002000000 -> '0.000002'); None -> ''."""
+    if value is None:
+        return ""
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):f}"
+    return f"{value.normalize():f}"
+
+
 def rounding_mode(name: str | None) -> str:
     """Map a rounding name ('half_up', 'down', ...) to the decimal module's constant."""
     if name is None:

@@ -24,7 +24,7 @@ from contracts.selectors import contract_preview
 from contracts.services import balances as balance_services
 from revops.errors import Conflict, ValidationError
 from revops.history import stamp
-from revops.money import ZERO, round_amount
+from revops.money import ZERO, plain, round_amount
 from revops.periods import Period
 from usage.selectors import contract_usage_quantities
 
@@ -51,11 +51,6 @@ class LineDraft:
     balance: Balance | None = None
 
 
-def _plain(value: Decimal) -> str:
-    """A decimal as people write it: no trailing zeros, never an exponent (40.000000 -> '40')."""
-    return format(value.normalize(), "f") if value != value.to_integral_value() else format(value.quantize(1), "f")
-
-
 def _charges(contract: Contract, period: Period) -> list[LineDraft]:
     """What the period costs before commitments and credits: the contract's own preview on measured usage."""
     usage = contract_usage_quantities(contract, period)
@@ -74,10 +69,10 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
                 breakdown=[
                     {
                         "description": b.description,
-                        "quantity": _plain(b.quantity),
-                        "unit_price": _plain(b.unit_price),
-                        "flat_fee": _plain(b.flat_fee),
-                        "amount": _plain(b.amount),
+                        "quantity": plain(b.quantity),
+                        "unit_price": plain(b.unit_price),
+                        "flat_fee": plain(b.flat_fee),
+                        "amount": plain(b.amount),
                         "tier": b.tier,
                     }
                     for b in rated.breakdown

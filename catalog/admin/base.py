@@ -18,18 +18,9 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from revops.errors import DomainError
-from revops.money import minor_unit_exponent
+from revops.money import minor_unit_exponent, plain
 
 SAVE_ERROR_ATTR = "_catalog_admin_save_error"
-
-
-def plain(value: Decimal | None) -> str:
-    """10.000000000000 -> '10', 0.000002000000 -> '0.000002'; None -> ''. Never scientific notation."""
-    if value is None:
-        return ""
-    if value == value.to_integral_value():
-        return f"{value.quantize(Decimal(1)):f}"
-    return f"{value.normalize():f}"
 
 
 def grouped(value: Decimal) -> str:

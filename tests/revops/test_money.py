@@ -262,3 +262,20 @@ def test_sum_money_of_nothing_is_zero_in_the_currency():
 def test_sum_money_refuses_mixed_currencies(items, currency):
     with pytest.raises(CurrencyError, match="cannot combine"):
         sum_money(items, currency)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("10.000000000000"), "10"),
+        (Decimal("0.000002000000"), "0.000002"),
+        (Decimal("0E-12"), "0"),
+        (Decimal("1E+3"), "1000"),
+        (Decimal("-2.50"), "-2.5"),
+        (None, ""),
+    ],
+)
+def test_plain_writes_decimals_as_people_do(value, text):
+    from revops.money import plain
+
+    assert plain(value) == text
