@@ -25,7 +25,8 @@ from contracts.services import balances as balance_services
 from revops.errors import Conflict, ValidationError
 from revops.history import stamp
 from revops.money import ZERO, plain, round_amount
-from revops.periods import Period
+from revops.periods import Period, period_bounds_utc
+from usage.models import UsageEvent
 from usage.selectors import contract_usage_quantities
 
 _KIND_OF_PRODUCT = {
@@ -83,7 +84,65 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
                 service_end=period.end,
             )
         )
-    return drafts + _commit_purchases(contract, period)
+    return drafts + _commit_purchases(contract, period) + _late_usage_corrections(contract, period)
+
+
+def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraft]:
+    """Usage that arrived after an earlier period was finalized, billed as corrections on this invoice.
+
+    For each earlier finalized period that received late events, its usage is priced again as it
+    stands now; the correction is the new amount less what its invoice and earlier corrections billed.
+    Only periods that can still receive events (inside the accepted event window) are looked at.
+    """
+    window = dt.timedelta(days=settings.REVOPS_EVENT_MAX_AGE_DAYS + 1)
+    earlier = Invoice.objects.filter(
+        contract=contract,
+        status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID],
+        period_end__lte=period.start,
+        period_end__gte=period.start - window,
+    ).order_by("period_start")
+    corrections = []
+    for invoice in earlier:
+        old = Period(invoice.period_start, invoice.period_end)
+        starts_at, ends_at = period_bounds_utc(old, contract.customer.timezone)
+        late = UsageEvent.objects.filter(
+            customer=contract.customer,
+            timestamp__gte=starts_at,
+            timestamp__lt=ends_at,
+            received_at__gt=invoice.finalized_at,
+        )
+        if not late.exists():
+            continue
+        now_amounts: dict[int, Decimal] = {}
+        for line in contract_preview(contract=contract, period=old, usage=contract_usage_quantities(contract, old)):
+            if line.product is not None and line.product.metric_id:
+                now_amounts[line.product.pk] = now_amounts.get(line.product.pk, ZERO) + line.amount
+        billed: dict[int, Decimal] = {}
+        for line in InvoiceLine.objects.filter(invoice=invoice, kind=LineKind.USAGE):
+            billed[line.product_id] = billed.get(line.product_id, ZERO) + line.amount
+        for line in InvoiceLine.objects.filter(
+            kind=LineKind.CORRECTION,
+            invoice__contract=contract,
+            service_start=old.start,
+            invoice__status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID],
+        ):
+            billed[line.product_id] = billed.get(line.product_id, ZERO) + line.amount
+        products = {p.pk: p for p in Product.objects.filter(pk__in=set(now_amounts) | set(billed))}
+        for product_id in sorted(products):
+            difference = now_amounts.get(product_id, ZERO) - billed.get(product_id, ZERO)
+            if difference:
+                corrections.append(
+                    LineDraft(
+                        kind=LineKind.CORRECTION,
+                        description=f"Late usage: {products[product_id].name}, {old.start} to {old.end} "
+                        f"(invoice {invoice.number or invoice.pk})",
+                        amount=difference,
+                        product=products[product_id],
+                        service_start=old.start,
+                        service_end=old.end,
+                    )
+                )
+    return corrections
 
 
 def _commit_purchases(contract: Contract, period: Period) -> list[LineDraft]:

@@ -230,3 +230,38 @@ def test_an_unpaid_invoice_is_overdue_after_its_due_date(contract):
     assert not final.is_overdue(dt.date(2026, 12, 31)) and final.is_overdue(dt.date(2027, 1, 1))
     paid = invoice_mark_paid(invoice=final, reference="wire 1", as_of=CLOSE, actor=None)
     assert not paid.is_overdue(dt.date(2027, 1, 1))
+
+
+def test_late_usage_for_a_finalized_period_is_billed_once_as_a_correction_on_the_next_invoice(contract):
+    use(5, 1000)  # 5,000 credits in November: 40.00 of overage
+    november = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    # Two more events for November 20th arrive on December 3rd, after November was finalized.
+    late = usage_events_ingest(
+        events=[
+            {
+                "transaction_id": f"late{i}",
+                "customer": "acme",
+                "event_type": "credits.used",
+                "timestamp": dt.datetime(2026, 11, 20, tzinfo=dt.UTC).isoformat(),
+                "properties": {"credits": 600},
+            }
+            for i in range(2)
+        ],
+        received_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
+    )
+    assert late.count("accepted") == 2
+    assert Invoice.objects.get(pk=november.pk).total == D("440.00")  # the finalized invoice never changes
+    december = Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1))
+    draft = invoice_compute(contract=contract, period=december, as_of=CLOSE)
+    # November now: (6,200 - 1,000 included) x 0.01 = 52.00; billed 40.00: a correction of 12.00
+    assert lines(draft) == [("subscription", D("400.00")), ("usage", D("0.00")), ("correction", D("12.00"))]
+    final = invoice_finalize(invoice=draft, as_of=dt.datetime(2027, 1, 2, tzinfo=dt.UTC), actor=None)
+    assert final.total == D("412.00")
+    january = invoice_compute(
+        contract=contract,
+        period=Period(dt.date(2027, 1, 1), dt.date(2027, 2, 1)),
+        as_of=dt.datetime(2027, 2, 1, tzinfo=dt.UTC),
+    )
+    assert "correction" not in [kind for kind, _ in lines(january)]  # billed once
