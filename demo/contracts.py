@@ -14,6 +14,7 @@ from catalog.models import Product, RateCard
 from contracts.models import Contract, Customer
 from contracts.services import balances
 from contracts.services import contracts as svc
+from demo.customers import demo_ids
 
 START = dt.date(2026, 8, 1)
 
@@ -60,7 +61,7 @@ def _terms(external_id: str) -> tuple[svc.Terms, list[tuple[Product, D]]]:
 def load_contracts(*, actor, as_of: dt.datetime) -> list[Contract]:
     made = []
     cards = {card.currency: card for card in RateCard.objects.filter(code__startswith="standard-")}
-    for customer in Customer.objects.filter(external_id__in=_demo_ids()).order_by("external_id"):
+    for customer in Customer.objects.filter(external_id__in=demo_ids()).order_by("external_id"):
         if customer.contracts.exists():
             made.append(customer.contracts.first())
             continue
@@ -143,9 +144,3 @@ def _extras(external_id: str, contract: Contract, *, actor, as_of: dt.datetime) 
             reason="demo: renewal with a deeper seat discount",
             terms=svc.Terms(overrides=[svc.OverrideSpec("multiplier", _product("platform-seat"), multiplier=D("0.7"))]),
         )
-
-
-def _demo_ids() -> list[str]:
-    from demo.customers import CUSTOMERS
-
-    return [row[0] for row in CUSTOMERS]

@@ -10,6 +10,7 @@ import datetime as dt
 import random
 
 from contracts.models import Customer
+from demo.customers import demo_ids
 from usage.models import UsageEvent
 from usage.services import usage_events_ingest
 from usage.tasks import build_missing_rollups
@@ -64,7 +65,7 @@ def load_usage(*, as_of: dt.datetime, days: int = DAYS) -> int:
     build_missing_rollups()  # while there are no events: instant, and every batch then adds to rollups
     accepted = 0
     start = (as_of - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    for customer in Customer.objects.filter(external_id__in=_demo_ids()).order_by("external_id"):
+    for customer in Customer.objects.filter(external_id__in=demo_ids()).order_by("external_id"):
         if UsageEvent.objects.filter(customer=customer).exists():
             continue
         rnd = random.Random(customer.external_id)
@@ -89,9 +90,3 @@ def load_usage(*, as_of: dt.datetime, days: int = DAYS) -> int:
 def _send(events: list[dict], as_of: dt.datetime, days: int) -> int:
     result = usage_events_ingest(events=events, received_at=as_of, max_age=dt.timedelta(days=days + 2))
     return result.count("accepted")
-
-
-def _demo_ids() -> list[str]:
-    from demo.customers import CUSTOMERS
-
-    return [row[0] for row in CUSTOMERS]

@@ -106,6 +106,21 @@ class ContractPreviewOutput(serializers.Serializer):
     total = amount_output(help_text="the sum of the line amounts")
 
 
+def preview_data(contract, period, lines) -> dict:
+    """A period's preview lines shaped for the API, with their total (sums of rounded lines)."""
+    total = sum_money([Money(line.amount, contract.currency) for line in lines], contract.currency)
+    return ContractPreviewOutput(
+        {
+            "contract": contract.pk,
+            "currency": contract.currency,
+            "period_start": period.start,
+            "period_end": period.end,
+            "lines": lines,
+            "total": total.amount,
+        }
+    ).data
+
+
 class ContractPreviewApi(ApiView):
     """What one billing period of the contract would bill for the given usage. Stores nothing."""
 
@@ -132,13 +147,4 @@ class ContractPreviewApi(ApiView):
                 field="period_start",
             )
         lines = selectors.contract_preview(contract=contract, period=period, usage=fields.get("usage", {}))
-        total = sum_money([Money(line.amount, contract.currency) for line in lines], contract.currency)
-        output = {
-            "contract": contract.pk,
-            "currency": contract.currency,
-            "period_start": period.start,
-            "period_end": period.end,
-            "lines": lines,
-            "total": total.amount,
-        }
-        return Response(ContractPreviewOutput(output).data)
+        return Response(preview_data(contract, period, lines))

@@ -10,62 +10,10 @@ from decimal import Decimal as D
 import pytest
 
 from billing.models import Invoice, InvoiceCounter
-from catalog.services import metrics, products, rate_cards
-from contracts.models import Customer
-from contracts.services import contracts as svc
 from revops import clock
-from usage import rollups
-from usage.services import usage_events_ingest
+from tests.billing.support import CLOSE, use
 
 pytestmark = pytest.mark.django_db
-T0 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
-CLOSE = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def contract(db):
-    metric = metrics.metric_create(
-        code="credits", name="Credits", event_type="credits.used", aggregation="sum", property="credits", actor=None
-    )
-    rollups.rollups_build(metric=metric, as_of=T0)
-    seat = products.product_create(code="seat", name="Seat", kind="subscription", actor=None)
-    credits = products.product_create(code="credits", name="AI credits", kind="usage", metric=metric, actor=None)
-    card = rate_cards.rate_card_create(code="std", name="Standard", currency="USD", actor=None)
-    version = rate_cards.rate_card_version_create(rate_card=card, effective_from=dt.date(2026, 1, 1), actor=None)
-    rate_cards.price_set(version=version, product=seat, values={"model": "per_unit", "unit_price": D(40)}, actor=None)
-    rate_cards.price_set(
-        version=version, product=credits, values={"model": "per_unit", "unit_price": D("0.01")}, actor=None
-    )
-    rate_cards.rate_card_version_activate(version=version, actor=None, as_of=T0)
-    customer = Customer.objects.create(external_id="acme", name="Acme", currency="USD")
-    made = svc.contract_create(
-        customer=customer,
-        rate_card=card,
-        start_date=dt.date(2026, 1, 1),
-        actor=None,
-        terms=svc.Terms(included_usage=[(credits, D(1000))]),
-        subscriptions=[(seat, D(10))],
-    )
-    svc.contract_activate(contract=made, actor=None)
-    return made
-
-
-def use(count: int, credits: int, prefix: str = "e") -> None:
-    """`count` events of `credits` each, on 20 November 2026."""
-    result = usage_events_ingest(
-        events=[
-            {
-                "transaction_id": f"{prefix}{i}",
-                "customer": "acme",
-                "event_type": "credits.used",
-                "timestamp": "2026-11-20T00:00:00+00:00",
-                "properties": {"credits": credits},
-            }
-            for i in range(count)
-        ],
-        received_at=dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
-    )
-    assert result.count("accepted") == count
 
 
 @pytest.fixture(autouse=True)

@@ -11,13 +11,13 @@ from billing.services.credit_notes import credit_note_create
 from billing.services.invoices import invoice_compute, invoice_finalize
 from revops import clock
 from revops.errors import Conflict, ValidationError
-from tests.billing.test_invoices import CLOSE, NOVEMBER, contract, use  # noqa: F401 - contract is a fixture
+from tests.billing.support import CLOSE, NOVEMBER, use
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def invoice(contract):  # noqa: F811
+def invoice(contract):
     use(5, 1000)
     return invoice_finalize(
         invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
@@ -38,7 +38,7 @@ def test_credit_a_line_in_part_then_the_rest_of_the_invoice(invoice):
     assert Invoice.objects.get(pk=invoice.pk).total == D("440.00")  # the invoice itself never changes
 
 
-def test_over_crediting_a_line_or_a_draft_is_refused_and_nothing_is_issued(invoice, contract):  # noqa: F811
+def test_over_crediting_a_line_or_a_draft_is_refused_and_nothing_is_issued(invoice, contract):
     seats = invoice.lines.get(position=1)
     with pytest.raises(ValidationError) as excinfo:
         credit_note_create(invoice=invoice, reason="x", as_of=CLOSE, actor=None, lines=[(seats, D("400.01"))])

@@ -8,66 +8,13 @@ from django.db import IntegrityError, transaction
 
 from billing.models import Invoice, InvoiceLine
 from billing.services.invoices import invoice_compute, invoice_finalize, invoice_mark_paid, invoice_void
-from catalog.services import metrics, products, rate_cards
-from contracts.models import Customer
 from contracts.services import balances
-from contracts.services import contracts as svc
 from revops.errors import Conflict
 from revops.periods import Period
-from usage import rollups
+from tests.billing.support import CLOSE, NOVEMBER, T0, use
 from usage.services import usage_events_ingest
 
 pytestmark = pytest.mark.django_db
-T0 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
-NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 12, 1))
-CLOSE = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def contract(db):
-    credits_metric = metrics.metric_create(
-        code="credits", name="Credits", event_type="credits.used", aggregation="sum", property="credits", actor=None
-    )
-    rollups.rollups_build(metric=credits_metric, as_of=T0)
-    seat = products.product_create(code="seat", name="Seat", kind="subscription", actor=None)
-    credits = products.product_create(
-        code="credits", name="AI credits", kind="usage", metric=credits_metric, actor=None
-    )
-    card = rate_cards.rate_card_create(code="std", name="Standard", currency="USD", actor=None)
-    version = rate_cards.rate_card_version_create(rate_card=card, effective_from=dt.date(2026, 1, 1), actor=None)
-    rate_cards.price_set(version=version, product=seat, values={"model": "per_unit", "unit_price": D(40)}, actor=None)
-    rate_cards.price_set(
-        version=version, product=credits, values={"model": "per_unit", "unit_price": D("0.01")}, actor=None
-    )
-    rate_cards.rate_card_version_activate(version=version, actor=None, as_of=T0)
-    customer = Customer.objects.create(external_id="acme", name="Acme", currency="USD")
-    contract = svc.contract_create(
-        customer=customer,
-        rate_card=card,
-        start_date=dt.date(2026, 1, 1),
-        actor=None,
-        terms=svc.Terms(included_usage=[(credits, D(1000))]),
-        subscriptions=[(seat, D(10))],
-    )
-    svc.contract_activate(contract=contract, actor=None)
-    return contract
-
-
-def use(n: int, credits: int, at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), prefix="e"):
-    result = usage_events_ingest(
-        events=[
-            {
-                "transaction_id": f"{prefix}{i}",
-                "customer": "acme",
-                "event_type": "credits.used",
-                "timestamp": at.isoformat(),
-                "properties": {"credits": credits},
-            }
-            for i in range(n)
-        ],
-        received_at=dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
-    )
-    assert result.count("accepted") == n
 
 
 def lines(invoice):

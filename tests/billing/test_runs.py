@@ -8,12 +8,11 @@ from django.core.management import call_command
 
 from billing.models import Invoice
 from billing.services.runs import closed_periods, invoice_run
-from tests.billing.test_invoices import contract  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
 
-def test_closed_periods_end_at_midnight_in_the_customers_timezone(contract):  # noqa: F811
+def test_closed_periods_end_at_midnight_in_the_customers_timezone(contract):
     contract.customer.timezone = "America/New_York"
     contract.customer.save()
     # November ends at 2026-12-01 05:00 UTC in New York
@@ -23,7 +22,7 @@ def test_closed_periods_end_at_midnight_in_the_customers_timezone(contract):  # 
     assert len(after) == 11  # January to November
 
 
-def test_a_run_invoices_every_ended_period_once_and_finalizes_after_grace(contract, settings):  # noqa: F811
+def test_a_run_invoices_every_ended_period_once_and_finalizes_after_grace(contract, settings):
     settings.REVOPS_INVOICE_GRACE_HOURS = 48
     as_of = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)  # November ended 36 h ago: still in grace
     run = invoice_run(as_of=as_of)
@@ -41,7 +40,7 @@ def test_a_run_invoices_every_ended_period_once_and_finalizes_after_grace(contra
     assert (last.status, last.number, last.total) == ("finalized", "INV-2026-000011", D("400.00"))
 
 
-def test_the_command_closes_periods_as_of_a_time(contract, capsys):  # noqa: F811
+def test_the_command_closes_periods_as_of_a_time(contract, capsys):
     call_command("close_periods", "--as-of", "2026-03-15T00:00:00Z")
     assert "2 invoices finalized" in capsys.readouterr().out
     assert Invoice.objects.filter(contract=contract, status="finalized").count() == 2

@@ -11,11 +11,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from contracts import selectors as contract_selectors
-from contracts.api.previews import ContractPreviewOutput
+from contracts.api.previews import ContractPreviewOutput, preview_data
 from revops import clock
 from revops.api.views import ApiView
 from revops.models import ApiScope
-from revops.money import Money, sum_money
 from usage.selectors import contract_usage_quantities
 
 
@@ -32,16 +31,4 @@ class UpcomingInvoiceApi(ApiView):
         period = contract_selectors.contract_period(contract, today)
         usage = contract_usage_quantities(contract, period)
         lines = contract_selectors.contract_preview(contract=contract, period=period, usage=usage)
-        total = sum_money([Money(line.amount, contract.currency) for line in lines], contract.currency)
-        return Response(
-            ContractPreviewOutput(
-                {
-                    "contract": contract.pk,
-                    "currency": contract.currency,
-                    "period_start": period.start,
-                    "period_end": period.end,
-                    "lines": lines,
-                    "total": total.amount,
-                }
-            ).data
-        )
+        return Response(preview_data(contract, period, lines))
