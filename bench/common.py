@@ -78,16 +78,35 @@ def production_server(
         server.wait(timeout=30)
 
 
+def _postmaster_pid() -> int | None:
+    """The embedded server's postmaster (first line of its postmaster.pid), or None with BENCH_DATABASE_URL."""
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return None
+    pid_file = Path(os.environ.get("REVOPS_PGDATA", ROOT / ".data" / "pg")) / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cpu_seconds() -> dict[str, float]:
-    """CPU time used so far by PostgreSQL server processes and gunicorn processes on this machine."""
+    """CPU time used so far by this bench's PostgreSQL server processes and by gunicorn processes.
+
+    With the embedded server only its own postmaster and children count, so other PostgreSQL servers on the
+    machine do not inflate the figure; with BENCH_DATABASE_URL every local postgres process counts.
+    """
     import psutil
 
     totals = {"postgres": 0.0, "gunicorn": 0.0}
-    for proc in psutil.process_iter(["name", "cmdline"]):
+    postmaster = _postmaster_pid()
+    for proc in psutil.process_iter(["name", "cmdline", "pid", "ppid"]):
         try:
-            kind = "postgres" if proc.info["name"] == "postgres" else None
-            if kind is None and "gunicorn" in " ".join(proc.info["cmdline"] or []):
-                kind = "gunicorn"
+            kind = None
+            if proc.info["name"] == "postgres":
+                if postmaster is None or postmaster in (proc.info["pid"], proc.info["ppid"]):
+                    kind = "postgres"
+            elif "gunicorn" in " ".join(proc.info["cmdline"] or []) and Path(proc.cwd()) == ROOT:
+                kind = "gunicorn"  # this checkout's server only (cwd is ROOT), not another checkout's
             if kind:
                 times = proc.cpu_times()
                 totals[kind] += times.user + times.system

@@ -10,6 +10,7 @@ aggregation are those of catalog/metrics.py, whose matching and number parsing i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -144,26 +145,31 @@ class BatchValidator:
         self._groups: dict[tuple, str] = {}  # (metric id, group values) -> groups JSON, built once per batch
 
     def _groups_json(self, metric: ReadyMetric, properties: dict[str, Any]) -> str:
-        definition = metric.definition
-        if not definition.group_by:
+        group_by = metric.definition.group_by
+        if not group_by:
             return "{}"
-        key = (metric.id, *(definition.group_of(properties, k) for k in definition.group_by))
+        group_of = metric.definition.group_of
+        if len(group_by) == 1:  # the common case, without building a generator per event
+            key: tuple = (metric.id, group_of(properties, group_by[0]))
+        else:
+            key = (metric.id, *[group_of(properties, k) for k in group_by])
         found = self._groups.get(key)
         if found is None:
-            found = self._groups[key] = groups_json(definition, properties)
+            found = self._groups[key] = groups_json(metric.definition, properties)
         return found
 
-    def check(self, index: int, raw: Any) -> Candidate | Rejection:
-        def reject(code: str, message: str, field_name: str | None = None) -> Rejection:
-            txn = raw.get("transaction_id") if isinstance(raw, dict) else None
-            return Rejection(index, txn if isinstance(txn, str) else "", code, message, field_name, raw)
+    @staticmethod
+    def _reject(index: int, raw: Any, code: str, message: str, field_name: str | None = None) -> Rejection:
+        txn = raw.get("transaction_id") if isinstance(raw, dict) else None
+        return Rejection(index, txn if isinstance(txn, str) else "", code, message, field_name, raw)
 
+    def check(self, index: int, raw: Any) -> Candidate | Rejection:
+        reject = functools.partial(self._reject, index, raw)
         if not isinstance(raw, dict):
             return reject("invalid", "an event must be a JSON object")
-        unknown = raw.keys() - EVENT_FIELDS
-        if unknown:
-            name = sorted(unknown)[0]
-            return reject("unknown_field", f"unknown field(s) {', '.join(sorted(unknown))}", name)
+        if not raw.keys() <= EVENT_FIELDS:
+            unknown = sorted(raw.keys() - EVENT_FIELDS)
+            return reject("unknown_field", f"unknown field(s) {', '.join(unknown)}", unknown[0])
         txn = raw.get("transaction_id")
         if not isinstance(txn, str) or not txn or len(txn) > MAX_ID_LENGTH:
             return reject(
@@ -194,10 +200,10 @@ class BatchValidator:
             if timestamp > self.latest:
                 seconds = int(self.limits.max_future.total_seconds())
                 return reject("in_future", f"the timestamp is more than {seconds} seconds in the future", "timestamp")
-        properties = raw.get("properties", {})
+        properties = raw.get("properties")
         if properties is None:
             properties = {}
-        if not isinstance(properties, dict):
+        elif type(properties) is not dict:
             return reject("invalid", "properties must be a JSON object", "properties")
         properties_json = orjson.dumps(properties, option=orjson.OPT_SORT_KEYS)
         if len(properties_json) > self.limits.max_properties_bytes:
@@ -208,18 +214,19 @@ class BatchValidator:
             )
 
         contributions = []
-        event = {"event_type": event_type, "properties": properties}
         for metric in self.metrics.get(event_type, ()):
             definition = metric.definition
-            if not definition.matches(event):
+            # The event type matched through the index of metrics by type; only the filters are left to check.
+            if definition.filters and not all(f.matches(properties) for f in definition.filters):
                 continue
             value = unique = None
-            if definition.aggregation == "unique_count":
+            aggregation = definition.aggregation
+            if aggregation == "unique_count":
                 raw_value = properties.get(definition.property)
                 if raw_value is None:
                     continue  # an event without the property adds no distinct value (as in the reference)
                 unique = unique_text(raw_value)
-            elif definition.aggregation != "count":
+            elif aggregation != "count":
                 try:
                     value = number(properties.get(definition.property), property_name=definition.property)
                 except EventValueError as exc:

@@ -39,7 +39,7 @@ class UsageEvent(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    transaction_id = models.CharField(max_length=128, unique=True)
+    transaction_id = models.CharField(max_length=128)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
     event_type = models.CharField(max_length=128)
     timestamp = models.DateTimeField()
@@ -48,6 +48,11 @@ class UsageEvent(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
+        constraints = [
+            # A constraint rather than `unique=True` on the field: for a unique CharField Django also adds a
+            # second, LIKE-pattern index, which nothing here uses and which every insert would maintain.
+            models.UniqueConstraint(fields=["transaction_id"], name="usage_event_transaction_id_key"),
+        ]
         indexes = [
             # Every read is "this customer's events of a type in a time range". (Late events are found
             # through it too: billing filters that range on received_at.) Each extra index slows ingestion.
