@@ -6,11 +6,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDay
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from contracts.models import Customer
 from revops import clock
 from usage.models import MetricRollupState, RejectedEvent, UsageEvent
 
@@ -32,11 +33,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class UsageEventAdmin(ReadOnlyAdmin):
     list_display = ["transaction_id", "customer", "event_type", "timestamp", "received_at"]
     list_filter = ["event_type", ("timestamp", admin.DateFieldListFilter)]
-    search_fields = ["=transaction_id", "=customer__external_id", "customer__name"]
+    search_fields = ["transaction_id"]  # see get_search_results: exact id, or the customer
+    search_help_text = "An exact transaction id, or a customer's external id, ingest alias or name."
     date_hierarchy = "timestamp"
     list_select_related = ["customer"]
     show_full_result_count = False  # counting millions of rows on every page would be slow
     change_list_template = "admin/usage/usageevent/change_list.html"
+
+    def get_search_results(self, request, queryset, search_term):
+        """An exact transaction id, or the events of the customers the term names.
+
+        Django's default search would OR case-insensitive matches across the join, which no index serves:
+        on millions of events every search would scan them all. Here the customers are found first, so
+        the search runs on the unique id index or on the (customer, type, time) index.
+        """
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        customer_ids = list(
+            Customer.objects.filter(
+                Q(external_id__iexact=term) | Q(aliases__alias__iexact=term) | Q(name__icontains=term)
+            ).values_list("pk", flat=True)[:100]
+        )
+        return queryset.filter(Q(transaction_id=term) | Q(customer_id__in=customer_ids)), False
 
     def get_urls(self):
         return [
