@@ -21,6 +21,7 @@ TYPE_CHOICES = [(t, t) for t in services.SUBSCRIBABLE]
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=1000, assume_scheme="https", help_text="where events are POSTed")
     event_types = forms.MultipleChoiceField(
         choices=TYPE_CHOICES,
         required=False,
@@ -134,7 +135,8 @@ class WebhookDeliveryInline(ReadOnlyMixin, admin.TabularInline):
 
     @admin.display(description="delivery")
     def delivery(self, obj: WebhookDelivery) -> str:
-        return format_html('<a href="{}">#{}</a>', reverse("admin:billing_webhookdelivery_change", args=[obj.pk]), obj.pk)
+        url = reverse("admin:billing_webhookdelivery_change", args=[obj.pk])
+        return format_html('<a href="{}">#{}</a>', url, obj.pk)
 
 
 @admin.register(WebhookEvent)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from billing.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from billing.webhooks.services import SECRET_PREFIX
@@ -115,13 +116,19 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     return Outcome(status, excerpt.decode("utf-8", "replace"), error[:500], duration)
 
 
+def _due(as_of: dt.datetime) -> Q:
+    """Pending, and either never tried (an event goes out as soon as it is recorded, also when it was recorded
+    as of a test clock's time) or past the time its retry waits for."""
+    return Q(status=DeliveryStatus.PENDING) & (Q(attempts_made=0) | Q(next_attempt_at__lte=as_of))
+
+
 @transaction.atomic
 def webhook_delivery_attempt(*, delivery_id: int, as_of: dt.datetime) -> WebhookAttempt | None:
     """Make the delivery's next attempt if it is pending, due and not being attempted right now (else None)."""
     delivery = (
         WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("event", "endpoint")
-        .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=as_of)
+        .filter(_due(as_of), pk=delivery_id)
         .first()
     )
     if delivery is None:
@@ -180,7 +187,7 @@ def _retry_later(delivery_id: int, wait: dt.timedelta) -> None:
 def webhook_deliveries_due(*, as_of: dt.datetime, limit: int = 1000) -> list[int]:
     """Pending deliveries whose next attempt is due, oldest first: what the sweep hands to workers."""
     return list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=as_of)
+        WebhookDelivery.objects.filter(_due(as_of))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
