@@ -7,6 +7,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -60,6 +61,14 @@ class WebhookEndpointAdmin(SimpleHistoryAdmin):
     search_fields = ["url", "description"]
     readonly_fields = ["created_at", "created_by", "secret_rotated_at"]
     actions = ["rotate_secret", "send_test_event", "disable", "enable"]
+
+    def revert_disabled(self, request, obj=None):
+        return True  # history leaves the secret out, so a revert would save an endpoint without one
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("history is read-only here; change the endpoint itself")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     @admin.display(description="event types")
     def types(self, obj: WebhookEndpoint) -> str:

@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -110,7 +111,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         error = f"no answer within {settings.REVOPS_WEBHOOK_TIMEOUT_SECONDS:g} s"
     except urllib.error.URLError as exc:
         error = f"could not connect: {exc.reason}"
-    except (OSError, ValueError) as exc:  # a reset connection, a malformed answer
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # a reset connection, a malformed answer
         error = f"{exc.__class__.__name__}: {exc}"
     duration = int((time.monotonic() - started) * 1000)
     return Outcome(status, excerpt.decode("utf-8", "replace"), error[:500], duration)
