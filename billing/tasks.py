@@ -22,3 +22,6 @@ def close_periods() -> int:
     from revops import clock
 
     return invoice_run(as_of=clock.now()).invoices_made
+
+
+from billing.webhooks.tasks import deliver_webhook, sweep_webhooks  # noqa: E402,F401

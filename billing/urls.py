@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from billing.api import credit_notes, documents, invoices
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path(f"{INVOICE}/pdf", documents.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path(f"{INVOICE}/credit-notes", credit_notes.InvoiceCreditNotesApi.as_view(), name="invoice-credit-notes"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
+    path("", include("billing.webhooks.urls")),
 ]

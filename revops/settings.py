@@ -247,3 +247,12 @@ REVOPS_SELLER = {
     ),
 }
 REVOPS_INVOICE_LOCALE = env.str("REVOPS_INVOICE_LOCALE", default="en_US")
+
+# --- Outbound webhooks (see README "Webhooks").
+# Plain http endpoints are refused unless DEBUG is on or this allows them (https carries invoices safely).
+REVOPS_WEBHOOK_ALLOW_HTTP = env.bool("REVOPS_WEBHOOK_ALLOW_HTTP", default=False)
+REVOPS_WEBHOOK_TIMEOUT_SECONDS = env.float("REVOPS_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# After a secret is rotated, the old one keeps signing (beside the new) this long.
+REVOPS_WEBHOOK_SECRET_OVERLAP_HOURS = env.int("REVOPS_WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+# commit.low_balance is sent when a draw-down takes a commitment below this share of its amount.
+REVOPS_COMMIT_LOW_BALANCE_PERCENT = env.int("REVOPS_COMMIT_LOW_BALANCE_PERCENT", default=20)

@@ -12,6 +12,7 @@ from django.db.models import Sum
 
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceStatus
 from billing.services.invoices import _next_number
+from billing.webhooks.services import webhook_emit
 from revops.errors import Conflict, ValidationError
 from revops.money import ZERO, round_amount
 
@@ -75,4 +76,5 @@ def credit_note_create(
         CreditNoteLine(credit_note=note, invoice_line=line, description=line.description, amount=amount)
         for line, amount in lines
     )
+    webhook_emit(event_type="credit_note.created", data=note, as_of=as_of)
     return note

@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, LineKind
+from billing.webhooks.services import webhook_emit
 from catalog.models import Product, ProductKind
 from contracts.models import Balance, BalanceKind, Contract
 from contracts.selectors import contract_preview
@@ -358,6 +359,7 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     invoice.save()
     if invoice.number:  # its PDF is rendered by a worker once the invoice is stored
         transaction.on_commit(lambda: _render_pdf(invoice.pk))
+    webhook_emit(event_type="invoice.finalized", data=invoice, as_of=as_of)
     return invoice
 
 
@@ -390,6 +392,7 @@ def invoice_void(*, invoice: Invoice, reason: str, as_of: dt.datetime, actor: Ab
     invoice.void_reason = reason
     stamp(invoice, actor=actor, reason=f"voided: {reason}")
     invoice.save()
+    webhook_emit(event_type="invoice.voided", data=invoice, as_of=as_of)
     return invoice
 
 
@@ -410,6 +413,7 @@ def invoice_mark_paid(
     invoice.payment_reference = reference
     stamp(invoice, actor=actor, reason=f"paid: {reference}")
     invoice.save()
+    webhook_emit(event_type="invoice.paid", data=invoice, as_of=as_of)
     return invoice
 
 

@@ -319,4 +319,7 @@ def rate_card_version_activate(
     version.activated_by = actor
     stamp(version, actor=actor, reason=reason)
     version.save()
+    from billing.webhooks.services import webhook_emit  # billing sits above catalog; imported when used
+
+    webhook_emit(event_type="rate_card.activated", data=version, as_of=as_of)
     return version

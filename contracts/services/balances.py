@@ -165,6 +165,9 @@ def balance_draw_down(
         if take <= 0:
             continue
         entries.append(_entry(balance, EntryKind.DRAWDOWN, -take, as_of, actor=actor, reference=reference))
+        from billing.webhooks.services import webhook_commit_drawn  # billing sits above contracts
+
+        webhook_commit_drawn(balance=balance, before=left[balance.pk], after=left[balance.pk] - take, as_of=as_of)
         wanted -= take
     return DrawDown(requested=amount, drawn=amount - wanted, entries=entries)
 

@@ -40,3 +40,6 @@ def contract(db):
     )
     svc.contract_activate(contract=contract, actor=None)
     return contract
+
+
+from tests.billing.webhook_receiver import webhook_endpoint, webhook_receiver  # noqa: E402,F401  (webhook fixtures)

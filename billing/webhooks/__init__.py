@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints that subscribe to revops events, signed deliveries, retries and replays."""
