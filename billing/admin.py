@@ -289,3 +289,6 @@ class InvoiceCounterAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from billing.revenue import admin as revenue_admin  # noqa: E402,F401  (the finance reports, under Billing)

@@ -122,8 +122,8 @@ def revenue_report(*, first: dt.date, last: dt.date) -> list[CurrencyRevenue]:
     return [by_currency[c] for c in sorted(by_currency)]
 
 
-def _money(value: Decimal, currency: str) -> str:
-    return str(round_amount(value, currency))
+def money_text(value: Decimal, currency: str) -> str:
+    return str(round_amount(value, currency) + 0)  # + 0: never print -0.00
 
 
 REVENUE_CSV_HEADER = ["currency", "month", "product", "billed", "reversed", "recognized", "deferred_at_month_end"]
@@ -138,7 +138,7 @@ def revenue_report_csv(reports: list[CurrencyRevenue]) -> str:
     for report in reports:
 
         def row(month: str, product: str, f: Figures, c: str = report.currency) -> list[str]:
-            return [c, month, product, *(_money(v, c) for v in (f.billed, f.reversed, f.recognized, f.deferred))]
+            return [c, month, product, *(money_text(v, c) for v in (f.billed, f.reversed, f.recognized, f.deferred))]
 
         for month, total in report.months.items():
             for product, figures in report.products[month].items():
@@ -253,19 +253,19 @@ def month_end_csv(summary: MonthEnd) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(MONTH_END_CSV_HEADER)
     for r in summary.invoices:
-        writer.writerow(["invoices", r["currency"], r["status"], r["count"], _money(r["total"], r["currency"]), ""])
+        writer.writerow(["invoices", r["currency"], r["status"], r["count"], money_text(r["total"], r["currency"]), ""])
     for r in summary.products:
-        writer.writerow(["product", r["currency"], r["product"], "", _money(r["amount"], r["currency"]), ""])
+        writer.writerow(["product", r["currency"], r["product"], "", money_text(r["amount"], r["currency"]), ""])
     for r in summary.pricing_models:
-        amount = _money(r["amount"], r["currency"])
+        amount = money_text(r["amount"], r["currency"])
         writer.writerow(["pricing_model", r["currency"], r["pricing_model"], "", amount, ""])
     for r in summary.corrections:
         detail = f"{r['customer']} {r['product']} {r['service_start']} to {r['service_end']}: {r['description']}"
-        writer.writerow(["correction", r["currency"], r["invoice"], "", _money(r["amount"], r["currency"]), detail])
+        writer.writerow(["correction", r["currency"], r["invoice"], "", money_text(r["amount"], r["currency"]), detail])
     for r in summary.credit_notes:
         detail = f"{r['customer']} on {r['invoice']}: {r['reason']}"
-        writer.writerow(["credit_note", r["currency"], r["number"], "", _money(r["total"], r["currency"]), detail])
+        writer.writerow(["credit_note", r["currency"], r["number"], "", money_text(r["total"], r["currency"]), detail])
     for r in summary.voids:
         detail = f"{r['customer']}: {r['reason']}"
-        writer.writerow(["void", r["currency"], r["invoice"], "", _money(r["total"], r["currency"]), detail])
+        writer.writerow(["void", r["currency"], r["invoice"], "", money_text(r["total"], r["currency"]), detail])
     return out.getvalue()

@@ -33,8 +33,8 @@ def another_contract(base, external_id: str, *, seats: int = 0, cadence: str = "
     return contract
 
 
-def spend(customer: str, credits: int, *, on: dt.datetime, prefix: str):
-    """One event of `credits` AI credits for `customer` at `on`, received an hour later."""
+def spend(customer: str, credits: int, *, on: dt.datetime, prefix: str, received: dt.datetime | None = None):
+    """One event of `credits` AI credits for `customer` at `on`, received an hour later unless told."""
     result = usage_events_ingest(
         events=[
             {
@@ -45,7 +45,7 @@ def spend(customer: str, credits: int, *, on: dt.datetime, prefix: str):
                 "properties": {"credits": credits},
             }
         ],
-        received_at=on + dt.timedelta(hours=1),
+        received_at=received or on + dt.timedelta(hours=1),
     )
     assert result.count("accepted") == 1
 
