@@ -2,9 +2,11 @@
 voids and credit notes; and the property that a schedule always sums to its line."""
 
 import datetime as dt
+import io
 from decimal import Decimal as D
 
 import pytest
+from django.core.management import call_command
 
 from billing.models import InvoiceLine, RevenueEntry
 from billing.revenue.recognition import lines_revenue
@@ -172,3 +174,19 @@ def test_finalizing_makes_schedules_once_and_drafts_have_none(contract):
     assert revenue_schedule_create(invoice=invoice) == []
     assert RevenueEntry.objects.count() == count
     assert not InvoiceLine.objects.filter(invoice__status="draft", revenue_entries__isnull=False).exists()
+
+
+def test_the_backfill_makes_missing_schedules_once(contract):
+    beta = another_contract(contract, "beta", seats=1, anchor=dt.date(2026, 1, 15))
+    first = close(beta, dt.date(2026, 1, 15), dt.date(2026, 2, 15), as_of=at(2026, 2, 15))
+    second = close(beta, dt.date(2026, 2, 15), dt.date(2026, 3, 15), as_of=at(2026, 3, 15))
+    before = sorted(RevenueEntry.objects.values_list("line_id", "month", "amount"))
+    RevenueEntry.objects.filter(line__invoice=first).delete()  # as if finalized before schedules existed
+    out = io.StringIO()
+    call_command("revenue_schedules_backfill", stdout=out)
+    assert out.getvalue().strip() == "4 schedule entries made for 1 invoices"
+    assert sorted(RevenueEntry.objects.values_list("line_id", "month", "amount")) == before
+    again = io.StringIO()
+    call_command("revenue_schedules_backfill", stdout=again)
+    assert again.getvalue().strip() == "0 schedule entries made for 0 invoices"
+    assert RevenueEntry.objects.filter(line__invoice=second).count() == 4
