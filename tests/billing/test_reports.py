@@ -216,5 +216,7 @@ def test_the_admin_pages_show_the_reports_and_download_csv(books, admin_client):
     assert default.status_code == 200 and 'value="2026-04"' in default.content.decode()  # last month by default
     close = admin_client.get("/admin/billing/monthendclose/?month=2026-03&format=csv")
     assert rows(close.content.decode()) == month_end_rows(books)
+    entries = admin_client.get("/admin/billing/revenueentry/?line__kind=subscription")
+    assert entries.status_code == 200 and "21.94" in entries.content.decode()
     bad = admin_client.get("/admin/billing/revenuereport/?from=2026-04&to=2026-01")
     assert bad.status_code == 200 and "must not be before" in bad.content.decode()
