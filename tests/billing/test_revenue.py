@@ -190,3 +190,41 @@ def test_the_backfill_makes_missing_schedules_once(contract):
     call_command("revenue_schedules_backfill", stdout=again)
     assert again.getvalue().strip() == "0 schedule entries made for 0 invoices"
     assert RevenueEntry.objects.filter(line__invoice=second).count() == 4
+
+
+def _commitment_bought_in_january(contract):
+    gamma = another_contract(contract, "gamma")
+    balances.balance_grant(
+        contract=gamma,
+        kind="commit",
+        amount=D(1000),
+        starts_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2026, 7, 1),
+        as_of=at(2026, 1, 1),
+        actor=None,
+    )
+    january = close(gamma, dt.date(2026, 1, 1), dt.date(2026, 2, 1), as_of=at(2026, 1, 31))
+    return gamma, january.lines.get(kind="commit_purchase")
+
+
+def test_voiding_the_invoice_a_commitment_paid_takes_its_release_back(contract):
+    gamma, purchase = _commitment_bought_in_january(contract)
+    spend("gamma", 11_000, on=at(2026, 2, 10), prefix="feb")  # 100.00
+    february = close(gamma, dt.date(2026, 2, 1), dt.date(2026, 3, 1), as_of=at(2026, 3, 1))
+    invoice_void(invoice=february, reason="usage sent twice", as_of=at(2026, 3, 5), actor=None)
+    assert by_month(figures_of(purchase).recognized) == {"2026-02": D("100.00"), "2026-03": D("-100.00")}
+    month_totals = {}
+    for figures in lines_revenue():
+        for month, amount in by_month(figures.recognized).items():
+            month_totals[month] = month_totals.get(month, D(0)) + amount
+    assert {m: v for m, v in month_totals.items() if v} == {"2026-02": D("100.00"), "2026-03": D("-100.00")}
+
+
+def test_a_credit_note_on_a_commitment_purchase_lowers_what_is_deferred_not_revenue(contract):
+    _, purchase = _commitment_bought_in_january(contract)
+    credit_note_create(
+        invoice=purchase.invoice, reason="smaller deal", lines=[(purchase, D("200"))], as_of=at(2026, 2, 3), actor=None
+    )
+    figures = figures_of(purchase)
+    assert by_month(figures.reversed) == {"2026-02": D("-200.00")}
+    assert figures.recognized == []
