@@ -292,3 +292,4 @@ class InvoiceCounterAdmin(admin.ModelAdmin):
 
 
 from billing.webhooks import admin as webhooks_admin  # noqa: E402,F401  (registers the webhook admins)
+from billing.revenue import admin as revenue_admin  # noqa: E402,F401  (the finance reports, under Billing)

@@ -93,6 +93,9 @@ class InvoiceLine(models.Model):
     unit_price = RateField(null=True, blank=True)
     amount = AmountField(help_text="rounded once, to the currency's minor unit")
     breakdown = models.JSONField(default=list, blank=True)
+    pricing_model = models.CharField(
+        max_length=16, blank=True, help_text="flat, per_unit, graduated, volume, package, percentage or dimensional"
+    )
     service_start = models.DateField(null=True, blank=True)
     service_end = models.DateField(null=True, blank=True)
     balance = models.ForeignKey(
@@ -147,3 +150,4 @@ class InvoiceRun(models.Model):
 from billing.credit_notes import CreditNote, CreditNoteLine  # noqa: E402,F401
 from billing.documents import InvoiceDocument  # noqa: E402,F401
 from billing.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402,F401
+from billing.revenue.models import MonthEndClose, RevenueEntry, RevenueReport  # noqa: E402,F401

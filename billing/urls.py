@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from billing.api import credit_notes, documents, invoices
+from billing.revenue import api as revenue
 
 INVOICE = "invoices/<int:pk>"
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path(f"{INVOICE}/mark-paid", invoices.InvoiceMarkPaidApi.as_view(), name="invoice-mark-paid"),
     path(f"{INVOICE}/pdf", documents.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path(f"{INVOICE}/credit-notes", credit_notes.InvoiceCreditNotesApi.as_view(), name="invoice-credit-notes"),
+    path("reports/revenue", revenue.RevenueReportApi.as_view(), name="reports-revenue"),
+    path("reports/month-end", revenue.MonthEndReportApi.as_view(), name="reports-month-end"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
     path("", include("billing.webhooks.urls")),
 ]

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, LineKind
 from billing.webhooks.services import webhook_emit
+from billing.revenue.schedules import revenue_schedule_create
 from catalog.models import Product, ProductKind
 from contracts.models import Balance, BalanceKind, Contract
 from contracts.selectors import contract_preview
@@ -51,6 +52,7 @@ class LineDraft:
     service_start: dt.date | None = None
     service_end: dt.date | None = None
     balance: Balance | None = None
+    pricing_model: str = ""
 
 
 def _charges(contract: Contract, period: Period) -> list[LineDraft]:
@@ -66,6 +68,7 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
                 amount=line.amount,
                 product=line.product,
                 group=(rated.group or "") if rated else "",
+                pricing_model=("dimensional" if rated.group is not None else rated.model) if rated else "",
                 quantity=rated.quantity if rated else None,
                 unit_price=rated.unit_price if rated else None,
                 breakdown=[
@@ -274,6 +277,7 @@ def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> 
             service_start=d.service_start,
             service_end=d.service_end,
             balance=d.balance,
+            pricing_model=d.pricing_model,
         )
         for index, d in enumerate(drafts, start=1)
     )
@@ -357,6 +361,7 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     invoice.due_date = as_of.date() + dt.timedelta(days=settings.REVOPS_PAYMENT_TERMS_DAYS)
     stamp(invoice, actor=actor, reason="finalized")
     invoice.save()
+    revenue_schedule_create(invoice=invoice)
     if invoice.number:  # its PDF is rendered by a worker once the invoice is stored
         transaction.on_commit(lambda: _render_pdf(invoice.pk))
     webhook_emit(event_type="invoice.finalized", data=invoice, as_of=as_of)
