@@ -291,5 +291,5 @@ class InvoiceCounterAdmin(admin.ModelAdmin):
         return False
 
 
-from billing.webhooks import admin as webhooks_admin  # noqa: E402,F401  (registers the webhook admins)
 from billing.revenue import admin as revenue_admin  # noqa: E402,F401  (the finance reports, under Billing)
+from billing.webhooks import admin as webhooks_admin  # noqa: E402,F401  (registers the webhook admins)

@@ -149,5 +149,5 @@ class InvoiceRun(models.Model):
 
 from billing.credit_notes import CreditNote, CreditNoteLine  # noqa: E402,F401
 from billing.documents import InvoiceDocument  # noqa: E402,F401
-from billing.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402,F401
 from billing.revenue.models import MonthEndClose, RevenueEntry, RevenueReport  # noqa: E402,F401
+from billing.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402,F401

@@ -18,8 +18,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, LineKind
-from billing.webhooks.services import webhook_emit
 from billing.revenue.schedules import revenue_schedule_create
+from billing.webhooks.services import webhook_emit
 from catalog.models import Product, ProductKind
 from contracts.models import Balance, BalanceKind, Contract
 from contracts.selectors import contract_preview
