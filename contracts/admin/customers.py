@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import services
 from contracts.models import Customer, CustomerAlias
+from contracts.tax_fields import TAX_FIELDS
 from revops.errors import DomainError
 
 
@@ -21,12 +22,15 @@ class CustomerForm(forms.ModelForm):
             "tax_id",
             "timezone",
             "metadata",
+            *TAX_FIELDS,
         ]
 
     def clean(self):
         cleaned = super().clean()
         try:
-            services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data})
+            # The tax fields are checked together (an exemption needs its reason), so all go when one changed.
+            tax = set(TAX_FIELDS) if set(TAX_FIELDS) & set(self.changed_data) else set()
+            services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data or k in tax})
         except DomainError as exc:
             for field, problems in exc.fields.items():
                 self.add_error(field if field in self.fields else None, problems)
