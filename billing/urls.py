@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import credit_notes, documents, invoices
+from billing.api import credit_notes, documents, invoices, taxes
 
 INVOICE = "invoices/<int:pk>"
 
@@ -13,5 +13,7 @@ urlpatterns = [
     path(f"{INVOICE}/mark-paid", invoices.InvoiceMarkPaidApi.as_view(), name="invoice-mark-paid"),
     path(f"{INVOICE}/pdf", documents.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path(f"{INVOICE}/credit-notes", credit_notes.InvoiceCreditNotesApi.as_view(), name="invoice-credit-notes"),
+    path("tax-rates", taxes.TaxRateListCreateApi.as_view(), name="tax-rates"),
+    path("tax-rates/<int:pk>", taxes.TaxRateDetailApi.as_view(), name="tax-rate-detail"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
 ]

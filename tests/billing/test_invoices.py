@@ -164,7 +164,7 @@ def test_a_commitment_is_invoiced_up_front_once_and_then_pays_usage(contract):
     ]
     assert november.total == D("5000.00")
     december = invoice_compute(contract=contract, period=Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1)), as_of=CLOSE)
-    # Not billed twice; December's credits usage (none) is shown at 0.00.
+    # Not billed twice; December has no credits usage, so no usage line.
     assert lines(december) == [("subscription", D("400.00")), ("commit", D("-400.00"))]
     assert balances.remaining(commit) == D("4560.00")
 
