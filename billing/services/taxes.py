@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 from billing.models import InvoiceLine, InvoiceStatus, LineKind
 from billing.services.invoices import LineDraft
 from billing.taxes import TaxRate
-from contracts.models import Contract
+from contracts.models import Contract, Customer
 from contracts.regions import region_problem
 from contracts.tax_fields import rate_percent_problem
 from revops.errors import Conflict, NotFound, ValidationError
@@ -168,7 +168,7 @@ def _tax_point(draft: LineDraft, period: Period) -> dt.date:
 
 def invoice_tax_lines(*, contract: Contract, period: Period, drafts: list[LineDraft]) -> list[LineDraft]:
     """One tax line per rate, on the net of the lines taxed at it (see the module's note on the base)."""
-    customer = contract.customer
+    customer = Customer.objects.get(pk=contract.customer_id)  # as stored now, not as the caller loaded it
     if customer.tax_exempt or (not customer.tax_region and customer.tax_rate_percent is None):
         return []
     bases: dict[object, Decimal] = {}
