@@ -46,7 +46,7 @@ def _discount_lines(contract: Contract, period: Period, usage: dict, drafts: lis
     overrides = _discounts(contract, period)
     if not any(o.kind == OverrideKind.DISCOUNT for o in overrides.values()):
         return drafts
-    listed = [line for line in contract_preview(contract=contract, period=period, usage=usage, list_prices=True)]
+    listed = contract_preview(contract=contract, period=period, usage=usage, list_prices=True)
     priced = [d for d in drafts if d.product is not None]
     listed = [line for line in listed if line.product is not None]
     if [d.product.pk for d in priced] != [line.product.pk for line in listed]:
@@ -88,7 +88,8 @@ def _meaningful(draft: LineDraft) -> bool:
 
 def charge_lines(contract: Contract, period: Period, usage: dict, drafts: list[LineDraft]) -> list[LineDraft]:
     """The preview's lines as the invoice shows them: discounts as lines of their own, empty usage dropped."""
-    return _discount_lines(contract, period, usage, [d for d in drafts if _meaningful(d)])
+    # Split first: the list-price reading pairs with the preview's lines one to one, empty ones included.
+    return [d for d in _discount_lines(contract, period, usage, drafts) if _meaningful(d)]
 
 
 def billed_off_cycle_lines(contract: Contract, period: Period) -> list[LineDraft]:

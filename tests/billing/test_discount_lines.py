@@ -58,6 +58,15 @@ def test_a_product_discount_shows_the_list_price_and_the_saving(contract):
     assert invoice.total == net_total(contract)
 
 
+def test_the_discount_is_split_also_when_a_usage_product_had_no_use(contract):
+    amend(contract, svc.OverrideSpec("discount", discount_percent=D(10)))
+    invoice = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
+    assert [(kind, amount) for kind, _, amount in lines(invoice)] == [
+        ("subscription", D("400.00")),
+        ("discount", D("-40.00")),
+    ]
+
+
 def test_a_whole_card_discount_splits_every_priced_line(contract):
     amend(contract, svc.OverrideSpec("discount", discount_percent=D(10)))
     use(6, 1000)
