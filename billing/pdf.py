@@ -34,6 +34,7 @@ from revops.errors import Conflict
 # Bump when the template's look or content changes, so stored documents say which template made them.
 TEMPLATE_VERSION = "2"
 TEMPLATE_NAME = "billing/invoice.html"
+STYLESHEET_NAME = "billing/invoice.css"
 
 DEFAULT_SELLER = {
     "name": "Lumora AI, Inc.",
@@ -232,6 +233,16 @@ def _font_config():
     return FontConfiguration()
 
 
+@cache
+def _stylesheet():
+    """The template's CSS, parsed (and its selectors compiled) once per process: about a sixth of a render's CPU."""
+    import weasyprint
+    from django.template.loader import get_template
+
+    css = get_template(STYLESHEET_NAME).template.source
+    return weasyprint.CSS(string=css, font_config=_font_config(), url_fetcher=_no_network)
+
+
 def _no_network(url: str, *args, **kwargs):
     """WeasyPrint's URL fetcher, restricted: the invoice needs nothing from outside (CSS is inline)."""
     if url.startswith("data:"):
@@ -258,7 +269,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     _check_renderable(invoice)
     html = render_to_string(TEMPLATE_NAME, invoice_context(invoice))
     document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_no_network)
-    return document.write_pdf(font_config=_font_config())
+    return document.write_pdf(stylesheets=[_stylesheet()], font_config=_font_config())
 
 
 def invoice_document_store(invoice: Invoice) -> InvoiceDocument:
