@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.urls import reverse
 
 from billing.models import Invoice, LineKind
 from billing.services.invoices import invoice_compute, invoice_finalize
@@ -258,3 +259,35 @@ def test_customer_api_reads_and_changes_tax_fields(contract, write_client):
     assert ok.status_code == 200, ok.json()
     data = write_client.get(url).json()
     assert (data["tax_region"], data["tax_exempt"], data["tax_exempt_reason"]) == ("US-CA", True, "reseller")
+
+
+# --- admin ----------------------------------------------------------------------------------------------
+
+
+def test_tax_rates_in_the_admin_go_through_the_service(admin_client):
+    add = reverse("admin:billing_taxrate_add")
+    form = {"name": "VAT", "rate_percent": "19", "region": "DE", "effective_from": "2026-01-01", "effective_to": ""}
+    assert admin_client.get(add).status_code == 200
+    response = admin_client.post(add, {**form, "change_reason": "German VAT"})
+    assert response.status_code == 302
+    rate = TaxRate.objects.get()
+    assert rate.history.first().history_change_reason == "German VAT"
+    for bad in ({"effective_from": "2026-06-01"}, {"region": "DE-XX", "effective_from": "2030-01-01"}):
+        response = admin_client.post(add, {**form, **bad})
+        assert response.status_code == 200 and response.context["adminform"].form.errors
+    assert TaxRate.objects.count() == 1
+    assert admin_client.get(reverse("admin:billing_taxrate_changelist")).status_code == 200
+    assert (
+        admin_client.post(reverse("admin:billing_taxrate_delete", args=[rate.pk]), {"post": "yes"}).status_code == 403
+    )
+    assert TaxRate.objects.filter(pk=rate.pk).exists()
+
+
+def test_the_invoice_admin_shows_tax_and_kind(admin_client, contract):
+    ca_rate()
+    in_california(contract)
+    invoice = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
+    page = admin_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "29.00 USD" in body and "Period invoice" in body and "CA sales tax (US-CA) 7.25%" in body
