@@ -125,3 +125,15 @@ def test_a_late_usage_correction_compares_with_what_was_billed_after_the_discoun
     december = invoice_compute(contract=contract, period=Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1)), as_of=CLOSE)
     correction = december.lines.get(kind=LineKind.CORRECTION)
     assert correction.amount == D("9.00")  # 54.00 - 45.00, not 54.00 - 50.00
+
+
+def test_a_credit_note_credits_a_discounted_line_at_what_was_charged(contract):
+    from billing.services.credit_notes import credit_note_create
+
+    seat = Product.objects.get(code="seat")
+    amend(contract, svc.OverrideSpec("discount", product=seat, discount_percent=D(15)))
+    invoice = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    note = credit_note_create(invoice=invoice, reason="goodwill", as_of=CLOSE, actor=None)
+    assert note.total == D("340.00") == invoice.total  # 400.00 list less the 60.00 discount, not 400.00
