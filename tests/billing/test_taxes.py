@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from billing.models import Invoice, LineKind
@@ -217,6 +218,10 @@ def test_a_finalized_invoice_keeps_its_tax_when_the_customer_changes(contract):
     )
     customer_update(customer=contract.customer, actor=None, reason="exempt", tax_exempt=True, tax_exempt_reason="NGO")
     assert Invoice.objects.get(pk=final.pk).tax_total == D("29.00")  # 400.00 x 7.25%
+    for frozen in ({"tax_total": D(0)}, {"kind": "off_cycle"}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Invoice.objects.filter(pk=final.pk).update(**frozen)  # the database refuses it, not just the code
+    assert Invoice.objects.get(pk=final.pk).tax_total == D("29.00")
 
 
 # --- API ------------------------------------------------------------------------------------------------
