@@ -1,6 +1,7 @@
 """Invoices and their lines, and the counters that number them.
 
-An invoice is made for one contract and one billing period (the database allows only one), as a
+A period invoice is made for one contract and one billing period (the database allows only one; off-cycle
+invoices beside it bill prorated changes at once, see billing/services/proration.py), as a
 draft that is recomputed until it is finalized. Finalizing numbers it from a locked counter per
 series (gapless: INV-2026-000123) and freezes it: PostgreSQL triggers refuse any change to a
 finalized invoice's amounts or lines; only its payment status and a void may still be recorded.
