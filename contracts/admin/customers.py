@@ -54,15 +54,20 @@ class CustomerAdmin(SimpleHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not CustomerAlias:
             return super().save_formset(request, form, formset, change)
-        for obj in formset.deleted_objects:
-            services.customer_alias_remove(alias=obj, actor=request.user)
+        # formset.save() is replaced by the services here; the admin's change message still reads what it sets.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for deleted in formset.deleted_forms:
+            if deleted.instance.pk:
+                services.customer_alias_remove(alias=deleted.instance, actor=request.user)
+                formset.deleted_objects.append(deleted.instance)
         for inline_form in formset.forms:
             if inline_form in formset.deleted_forms or not inline_form.has_changed() or inline_form.instance.pk:
                 continue
             try:
-                services.customer_alias_add(
+                added = services.customer_alias_add(
                     customer=form.instance, alias=inline_form.cleaned_data["alias"], actor=request.user
                 )
+                formset.new_objects.append(added)
             except DomainError as exc:
                 messages.error(request, exc.message)
 

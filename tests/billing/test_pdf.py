@@ -293,3 +293,24 @@ def test_voiding_stores_a_void_document(taxed_invoice, read_client, django_captu
     body = b"".join(read_client.get(f"/api/v1/invoices/{taxed_invoice.pk}/pdf").streaming_content)
     text = pdf_text(body)
     assert "VOID" in text and "billed to the wrong entity" in text
+
+
+def test_an_exempt_customer_is_not_taxed_and_the_pdf_says_why(contract):
+    from billing.services.taxes import tax_rate_create
+    from contracts.services.customers import customer_update
+
+    tax_rate_create(name="VAT", rate_percent=D(19), region="DE", effective_from=dt.date(2026, 1, 1), actor=None)
+    customer_update(
+        customer=contract.customer,
+        actor=None,
+        reason="certificate received",
+        tax_region="DE",
+        tax_exempt=True,
+        tax_exempt_reason="intra-community supply, reverse charge",
+    )
+    invoice = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    assert invoice.tax_total == D("0.00") and invoice.total == D("410.00")
+    text = pdf_text(render_invoice_pdf(invoice))
+    assert "Tax exempt: intra-community supply, reverse charge" in text and "VAT" not in text

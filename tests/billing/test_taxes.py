@@ -296,3 +296,31 @@ def test_the_invoice_admin_shows_tax_and_kind(admin_client, contract):
     assert page.status_code == 200
     body = page.content.decode()
     assert "29.00 USD" in body and "Period invoice" in body and "CA sales tax (US-CA) 7.25%" in body
+
+
+def test_the_customer_admin_checks_the_tax_fields_together(admin_client, contract):
+    customer = contract.customer
+    page = reverse("admin:contracts_customer_change", args=[customer.pk])
+    form = {
+        "external_id": customer.external_id,
+        "name": customer.name,
+        "currency": customer.currency,
+        "timezone": "UTC",
+        "metadata": "{}",
+        "tax_region": "US-CA",
+        "tax_exempt": "on",
+        "tax_exempt_reason": "",
+        "aliases-TOTAL_FORMS": "0",
+        "aliases-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(page, form)
+    assert response.status_code == 200 and "tax_exempt_reason" in response.context["adminform"].form.errors
+    assert Customer.objects.get(pk=customer.pk).tax_region == ""
+    # Saving the customer page works with its alias inline too (an alias added through the service).
+    response = admin_client.post(
+        page, {**form, "tax_exempt_reason": "reseller", "aliases-TOTAL_FORMS": "1", "aliases-0-alias": "acme-ws"}
+    )
+    assert response.status_code == 302
+    assert list(customer.aliases.values_list("alias", flat=True)) == ["acme-ws"]
+    saved = Customer.objects.get(pk=customer.pk)
+    assert (saved.tax_region, saved.tax_exempt, saved.tax_exempt_reason) == ("US-CA", True, "reseller")
