@@ -90,8 +90,8 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     search_fields = ["number", "customer__name", "customer__external_id"]
     list_select_related = ["customer"]
     fieldsets = [
-        (None, {"fields": ["number_", "status", "customer", "contract_", "period", "currency", "pdf"]}),
-        ("Amounts", {"fields": ["subtotal_", "total_", "zero_total"]}),
+        (None, {"fields": ["number_", "kind", "status", "customer", "contract_", "period", "currency", "pdf", "pdfs"]}),
+        ("Amounts", {"fields": ["subtotal_", "tax_total_", "total_", "zero_total"]}),
         (
             "Dates",
             {"fields": ["computed_at", "finalized_at", "due_date", "paid_at", "payment_reference", "voided_at"]},
@@ -130,6 +130,17 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
         if not obj.number:
             return "(numbered invoices only)"
         return format_html('<a href="{}">Download {}.pdf</a>', reverse("invoice-pdf", args=[obj.pk]), obj.number)
+
+    @admin.display(description="earlier PDFs")
+    def pdfs(self, obj: Invoice) -> str:
+        documents = list(obj.documents.order_by("-rendered_at", "-pk"))
+        if len(documents) < 2:
+            return "(none)"
+        return "; ".join(f"{d.file.name} ({d.invoice_status}, sha256 {d.sha256[:12]}…)" for d in documents[1:])
+
+    @admin.display(description="tax", ordering="tax_total")
+    def tax_total_(self, obj: Invoice) -> str:
+        return amount_in(obj.tax_total, obj.currency)
 
     @admin.display(description="subtotal", ordering="subtotal")
     def subtotal_(self, obj: Invoice) -> str:
@@ -291,5 +302,6 @@ class InvoiceCounterAdmin(admin.ModelAdmin):
         return False
 
 
+from billing import tax_admin  # noqa: E402,F401  (registers the tax rate admin)
 from billing.revenue import admin as revenue_admin  # noqa: E402,F401  (the finance reports, under Billing)
 from billing.webhooks import admin as webhooks_admin  # noqa: E402,F401  (registers the webhook admins)

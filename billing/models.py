@@ -1,6 +1,7 @@
 """Invoices and their lines, and the counters that number them.
 
-An invoice is made for one contract and one billing period (the database allows only one), as a
+A period invoice is made for one contract and one billing period (the database allows only one; off-cycle
+invoices beside it bill prorated changes at once, see billing/services/proration.py), as a
 draft that is recomputed until it is finalized. Finalizing numbers it from a locked counter per
 series (gapless: INV-2026-000123) and freezes it: PostgreSQL triggers refuse any change to a
 finalized invoice's amounts or lines; only its payment status and a void may still be recorded.
@@ -22,16 +23,23 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", "Void"
 
 
+class InvoiceKind(models.TextChoices):
+    PERIOD = "period", "Period invoice"
+    OFF_CYCLE = "off_cycle", "Off-cycle (prorated change billed at once)"
+
+
 class Invoice(models.Model):
     contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="invoices")
     customer = models.ForeignKey("contracts.Customer", on_delete=models.PROTECT, related_name="invoices")
     period_start = models.DateField()
     period_end = models.DateField(help_text="exclusive")
     currency = CurrencyField()
+    kind = models.CharField(max_length=16, choices=InvoiceKind.choices, default=InvoiceKind.PERIOD)
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     series = models.CharField(max_length=16, blank=True)
     number = models.CharField(max_length=32, null=True, blank=True, unique=True)
     subtotal = AmountField(default=0)
+    tax_total = AmountField(default=0)
     total = AmountField(default=0)
     zero_total = models.BooleanField(default=False, help_text="kept for the record, never numbered")
     computed_at = models.DateTimeField(null=True, blank=True)
@@ -47,7 +55,12 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-period_start", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["contract", "period_start"], name="invoice_one_per_contract_period"),
+            # One period invoice per contract and period; off-cycle invoices for changes inside it may be many.
+            models.UniqueConstraint(
+                fields=["contract", "period_start"],
+                condition=models.Q(kind="period"),
+                name="invoice_one_period_invoice_per_contract_period",
+            ),
             models.CheckConstraint(condition=models.Q(period_end__gt=models.F("period_start")), name="invoice_period"),
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(finalized_at__isnull=False),
@@ -80,6 +93,9 @@ class LineKind(models.TextChoices):
     CREDIT = "credit", "Credit applied"
     CORRECTION = "correction", "Late usage correction"
     ONE_TIME = "one_time", "One-time charge"
+    DISCOUNT = "discount", "Discount"
+    BILLED_OFF_CYCLE = "billed_off_cycle", "Already billed on an off-cycle invoice"
+    TAX = "tax", "Tax"
 
 
 class InvoiceLine(models.Model):
@@ -106,6 +122,11 @@ class InvoiceLine(models.Model):
         related_name="+",
         help_text="the commitment or credit this line draws from",
     )
+    tax_rate = models.ForeignKey(
+        "billing.TaxRate", on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="tax lines"
+    )
+    tax_percent = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    taxable_base = AmountField(null=True, blank=True, help_text="tax lines: the net amount the rate applies to")
 
     class Meta:
         ordering = ["invoice", "position"]
@@ -150,4 +171,5 @@ class InvoiceRun(models.Model):
 from billing.credit_notes import CreditNote, CreditNoteLine  # noqa: E402,F401
 from billing.documents import InvoiceDocument  # noqa: E402,F401
 from billing.revenue.models import MonthEndClose, RevenueEntry, RevenueReport  # noqa: E402,F401
+from billing.taxes import TaxRate  # noqa: E402,F401
 from billing.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from billing.api import credit_notes, documents, invoices
+from billing.api import credit_notes, documents, invoices, taxes
 from billing.revenue import api as revenue
 
 INVOICE = "invoices/<int:pk>"
@@ -16,6 +16,8 @@ urlpatterns = [
     path(f"{INVOICE}/credit-notes", credit_notes.InvoiceCreditNotesApi.as_view(), name="invoice-credit-notes"),
     path("reports/revenue", revenue.RevenueReportApi.as_view(), name="reports-revenue"),
     path("reports/month-end", revenue.MonthEndReportApi.as_view(), name="reports-month-end"),
+    path("tax-rates", taxes.TaxRateListCreateApi.as_view(), name="tax-rates"),
+    path("tax-rates/<int:pk>", taxes.TaxRateDetailApi.as_view(), name="tax-rate-detail"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
     path("", include("billing.webhooks.urls")),
 ]

@@ -28,6 +28,18 @@ class Customer(models.Model):
         max_length=64, default="UTC", help_text="IANA timezone; billing periods turn at midnight in it"
     )
     metadata = models.JSONField(default=dict, blank=True)
+    tax_region = models.CharField(
+        max_length=16, blank=True, help_text="where it is taxed: ISO 3166 code (DE, US-CA) or EU; empty: no tax"
+    )
+    tax_exempt = models.BooleanField(default=False)
+    tax_exempt_reason = models.TextField(blank=True)
+    tax_rate_percent = models.DecimalField(
+        max_digits=8,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="a customer-specific rate instead of the region's",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from catalog import rating
 from catalog.models import Product, RateCardVersion
 from catalog.selectors import version_effective_on, version_price_specs
 from contracts import pricing
-from contracts.models import Balance, Contract, ContractVersion, Customer, SubscriptionChange
+from contracts.models import Balance, Contract, ContractVersion, Customer, OverrideKind, SubscriptionChange
 from revops.errors import NotFound, ValidationError
 from revops.money import round_amount, rounding_mode
 from revops.periods import Period, period_containing, prorate, proration_fraction
@@ -51,11 +52,14 @@ def contract_period(contract: Contract, day: dt.date) -> Period:
     return period_containing(contract.billing_anchor, contract.cadence, day)
 
 
-def subscription_segments(contract: Contract, period: Period) -> dict[Product, list[tuple[dt.date, dt.date, Decimal]]]:
+def subscription_segments(
+    contract: Contract, period: Period, *, excluding: Collection[int] = ()
+) -> dict[Product, list[tuple[dt.date, dt.date, Decimal]]]:
     """Per subscribed product, the stretches of `period` at each quantity: [(start, end, quantity)], so fees
-    can be prorated by day. Stretches at quantity 0 are left out."""
+    can be prorated by day. Stretches at quantity 0 are left out. `excluding`: change ids read as not made."""
     changes = list(
         SubscriptionChange.objects.filter(contract=contract, effective_date__lt=period.end)
+        .exclude(pk__in=excluding)
         .select_related("product")
         .order_by("product_id", "effective_date", "pk")
     )
@@ -103,7 +107,7 @@ def contract_card_version(contract: Contract, period: Period) -> RateCardVersion
 
 
 def contract_price_specs(
-    contract: Contract, period: Period, *, card_version: RateCardVersion | None = None
+    contract: Contract, period: Period, *, card_version: RateCardVersion | None = None, list_prices: bool = False
 ) -> dict[str, ContractPrice]:
     """The effective price of every product on the contract's card for `period`: the card version
     (pinned, or the one in effect when the period starts), the overrides and the included usage of
@@ -116,7 +120,7 @@ def contract_price_specs(
     prices: dict[str, ContractPrice] = {}
     for code, (product, spec) in version_price_specs(card_version).items():
         override = overrides.get(product.pk) or overrides.get(None)
-        if override is not None:
+        if override is not None and not (list_prices and override.kind == OverrideKind.DISCOUNT):
             spec = pricing.apply_override(
                 spec,
                 kind=override.kind,
@@ -168,8 +172,14 @@ class PreviewLine:
     amount: Decimal  # rounded once, to the currency's minor unit
 
 
-def _fee_lines(contract: Contract, prices: dict[str, ContractPrice], period: Period, trial_ends: dt.date | None):
-    for product, segments in subscription_segments(contract, period).items():
+def _fee_lines(
+    contract: Contract,
+    prices: dict[str, ContractPrice],
+    period: Period,
+    trial_ends: dt.date | None,
+    excluding: Collection[int] = (),
+):
+    for product, segments in subscription_segments(contract, period, excluding=excluding).items():
         price = prices.get(product.code)
         if price is None:
             raise ValidationError(f"{product.code} has no price on {contract.rate_card.code}", code="unpriced_product")
@@ -198,11 +208,12 @@ def contract_preview(
     period: Period,
     usage: dict[str, Decimal | dict[str, Decimal]],
     card_version: RateCardVersion | None = None,
+    list_prices: bool = False,
 ) -> list[PreviewLine]:
     """The lines `period` would bill: subscription fees (prorated by day over changes), usage priced with the
     contract's terms (given quantities per usage product; per group value for dimensional prices), and a
     minimum-spend true-up. Balances are applied by billing, not here."""
-    prices = contract_price_specs(contract, period, card_version=card_version)
+    prices = contract_price_specs(contract, period, card_version=card_version, list_prices=list_prices)
     terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
     trial = terms.trials.first()
     trial_ends = trial.ends_on if trial and trial.ends_on > period.start else None
@@ -254,6 +265,16 @@ def contract_preview(
                 )
             )
     return lines
+
+
+def contract_fee_lines(*, contract: Contract, period: Period, excluding: Collection[int] = ()) -> list[PreviewLine]:
+    """The subscription fee lines of `period` alone, as the preview prices them; `excluding` reads those
+    subscription changes as not made (what the period cost before them)."""
+    prices = contract_price_specs(contract, period)
+    terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
+    trial = terms.trials.first()
+    trial_ends = trial.ends_on if trial and trial.ends_on > period.start else None
+    return list(_fee_lines(contract, prices, period, trial_ends, excluding))
 
 
 def contract_active_on(customer: Customer, day: dt.date) -> Contract | None:

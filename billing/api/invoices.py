@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
+from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from billing.services import invoices as services
 from catalog.api.fields import IDEMPOTENCY, NamedChoiceField, decimal_output, reason_input
 from contracts import selectors as contract_selectors
@@ -91,6 +91,9 @@ class InvoiceLineOutput(serializers.ModelSerializer):
     balance_id = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="the commitment or credit the line draws from"
     )
+    tax_rate_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="tax lines: the rate applied")
+    tax_percent = decimal_output(allow_null=True, help_text="tax lines: the rate in percent")
+    taxable_base = decimal_output(allow_null=True, help_text="tax lines: the net amount taxed at the rate")
 
     class Meta:
         model = InvoiceLine
@@ -107,6 +110,9 @@ class InvoiceLineOutput(serializers.ModelSerializer):
             "service_start",
             "service_end",
             "balance_id",
+            "tax_rate_id",
+            "tax_percent",
+            "taxable_base",
         ]
 
 
@@ -115,7 +121,9 @@ class InvoiceOutput(serializers.ModelSerializer):
     contract = serializers.IntegerField(source="contract_id", read_only=True)
     status = invoice_status(read_only=True)
     number = serializers.CharField(read_only=True, allow_null=True, help_text="set when finalized (not if zero)")
-    subtotal = InvoiceMoneyField(currency_of=_invoice_currency, help_text="the charges, before balances")
+    kind = NamedChoiceField(enum_name="InvoiceKind", choices=InvoiceKind.choices, read_only=True)
+    subtotal = InvoiceMoneyField(currency_of=_invoice_currency, help_text="the charges, before balances and tax")
+    tax_total = InvoiceMoneyField(currency_of=_invoice_currency, help_text="the tax lines' sum")
     total = InvoiceMoneyField(currency_of=_invoice_currency, help_text="what is due")
     overdue = serializers.SerializerMethodField(help_text="finalized, unpaid and past its due date today")
 
@@ -129,8 +137,10 @@ class InvoiceOutput(serializers.ModelSerializer):
             "period_start",
             "period_end",
             "currency",
+            "kind",
             "status",
             "subtotal",
+            "tax_total",
             "total",
             "zero_total",
             "computed_at",

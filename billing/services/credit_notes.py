@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
 
-from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from billing.services.invoices import _next_number
 from billing.webhooks.services import webhook_emit
 from revops.errors import Conflict, ValidationError
@@ -20,7 +20,11 @@ from revops.money import ZERO, round_amount
 def creditable(line: InvoiceLine) -> Decimal:
     """What of an invoice line can still be credited: its amount less earlier credit notes on it."""
     taken = line.credits.aggregate(total=Sum("amount"))["total"] or ZERO
-    return max(line.amount - taken, ZERO)
+    # A discount shown as its own line (the next one) lowers what the customer was charged for this line.
+    discount = InvoiceLine.objects.filter(
+        invoice_id=line.invoice_id, position=line.position + 1, kind=LineKind.DISCOUNT, product_id=line.product_id
+    ).aggregate(total=Sum("amount"))["total"]
+    return max(line.amount + (discount or ZERO) - taken, ZERO)
 
 
 @transaction.atomic

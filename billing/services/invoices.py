@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, LineKind
+from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from billing.revenue.schedules import revenue_schedule_create
 from billing.webhooks.services import webhook_emit
 from catalog.models import Product, ProductKind
@@ -53,6 +53,9 @@ class LineDraft:
     service_end: dt.date | None = None
     balance: Balance | None = None
     pricing_model: str = ""
+    tax_rate: object | None = None  # billing.TaxRate, on tax lines
+    tax_percent: Decimal | None = None
+    taxable_base: Decimal | None = None
 
 
 def _charges(contract: Contract, period: Period) -> list[LineDraft]:
@@ -88,7 +91,15 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
                 service_end=period.end,
             )
         )
-    return drafts + _commit_purchases(contract, period) + _late_usage_corrections(contract, period)
+    from billing.services import lines  # imports this module: loaded late
+
+    drafts = lines.charge_lines(contract, period, usage, drafts)
+    return (
+        drafts
+        + _commit_purchases(contract, period)
+        + _late_usage_corrections(contract, period)
+        + lines.billed_off_cycle_lines(contract, period)
+    )
 
 
 def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraft]:
@@ -101,6 +112,7 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
     window = dt.timedelta(days=settings.REVOPS_EVENT_MAX_AGE_DAYS + 1)
     earlier = Invoice.objects.filter(
         contract=contract,
+        kind=InvoiceKind.PERIOD,
         status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID],
         period_end__lte=period.start,
         period_end__gte=period.start - window,
@@ -122,7 +134,10 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
             if line.product is not None and line.product.metric_id:
                 now_amounts[line.product.pk] = now_amounts.get(line.product.pk, ZERO) + line.amount
         billed: dict[int, Decimal] = {}
-        for line in InvoiceLine.objects.filter(invoice=invoice, kind=LineKind.USAGE):
+        # A usage line's discount is billed apart from it (on the usage product): both make what was billed.
+        for line in InvoiceLine.objects.filter(
+            invoice=invoice, kind__in=[LineKind.USAGE, LineKind.DISCOUNT], product__metric__isnull=False
+        ):
             billed[line.product_id] = billed.get(line.product_id, ZERO) + line.amount
         for line in InvoiceLine.objects.filter(
             kind=LineKind.CORRECTION,
@@ -278,14 +293,24 @@ def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> 
             service_end=d.service_end,
             balance=d.balance,
             pricing_model=d.pricing_model,
+            tax_rate=d.tax_rate,
+            tax_percent=d.tax_percent,
+            taxable_base=d.taxable_base,
         )
         for index, d in enumerate(drafts, start=1)
     )
-    charges = sum((d.amount for d in drafts if d.kind not in (LineKind.COMMIT, LineKind.CREDIT)), ZERO)
+    charges = sum((d.amount for d in drafts if d.kind not in (LineKind.COMMIT, LineKind.CREDIT, LineKind.TAX)), ZERO)
     invoice.subtotal = charges
+    invoice.tax_total = sum((d.amount for d in drafts if d.kind == LineKind.TAX), ZERO)
     invoice.total = sum((d.amount for d in drafts), ZERO)
     invoice.computed_at = as_of
     return invoice
+
+
+def _taxes(contract: Contract, period: Period, drafts: list[LineDraft]) -> list[LineDraft]:
+    from billing.services.taxes import invoice_tax_lines  # imports this module: loaded late
+
+    return invoice_tax_lines(contract=contract, period=period, drafts=drafts)
 
 
 def _lock_or_create(contract: Contract, period: Period) -> Invoice:
@@ -293,12 +318,15 @@ def _lock_or_create(contract: Contract, period: Period) -> Invoice:
         with transaction.atomic():
             Invoice.objects.get_or_create(
                 contract=contract,
+                kind=InvoiceKind.PERIOD,
                 period_start=period.start,
                 defaults={"customer": contract.customer, "period_end": period.end, "currency": contract.currency},
             )
     except IntegrityError:  # another run made it at the same moment
         pass
-    return Invoice.objects.select_for_update().get(contract=contract, period_start=period.start)
+    return Invoice.objects.select_for_update().get(
+        contract=contract, kind=InvoiceKind.PERIOD, period_start=period.start
+    )
 
 
 @transaction.atomic
@@ -312,6 +340,7 @@ def invoice_compute(
         return invoice
     charges = _charges(contract, period)
     drafts = charges + _apply_balances(contract, period, charges, draw=False, as_of=as_of, actor=actor, reference="")
+    drafts += _taxes(contract, period, drafts)
     _write(invoice, drafts, as_of=as_of)
     stamp(invoice, actor=actor, reason="computed")
     invoice.save()
@@ -349,6 +378,7 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     drafts = charges + _apply_balances(
         invoice.contract, period, charges, draw=True, as_of=as_of, actor=actor, reference=f"invoice {invoice.pk}"
     )
+    drafts += _taxes(invoice.contract, period, drafts)
     _write(invoice, drafts, as_of=as_of)
     if invoice.total < 0:
         raise ValidationError("an invoice total cannot be negative; issue a credit note instead", code="negative")
@@ -372,6 +402,12 @@ def _render_pdf(invoice_id: int) -> None:
     from billing.tasks import render_invoice_pdf
 
     render_invoice_pdf.delay(invoice_id)
+
+
+def _rerender_pdf(invoice: Invoice) -> None:
+    """A paid or voided invoice gets a new document with its mark; the earlier ones are kept."""
+    if invoice.number:
+        transaction.on_commit(lambda: _render_pdf(invoice.pk))
 
 
 @transaction.atomic
@@ -398,6 +434,7 @@ def invoice_void(*, invoice: Invoice, reason: str, as_of: dt.datetime, actor: Ab
     stamp(invoice, actor=actor, reason=f"voided: {reason}")
     invoice.save()
     webhook_emit(event_type="invoice.voided", data=invoice, as_of=as_of)
+    _rerender_pdf(invoice)
     return invoice
 
 
@@ -419,6 +456,7 @@ def invoice_mark_paid(
     stamp(invoice, actor=actor, reason=f"paid: {reference}")
     invoice.save()
     webhook_emit(event_type="invoice.paid", data=invoice, as_of=as_of)
+    _rerender_pdf(invoice)
     return invoice
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
-from billing.models import Invoice, InvoiceRun, InvoiceStatus
+from billing.models import Invoice, InvoiceKind, InvoiceRun, InvoiceStatus
 from billing.services.invoices import invoice_compute, invoice_finalize
 from contracts.models import Contract, ContractStatus
 from contracts.selectors import contract_period
@@ -76,7 +76,8 @@ def invoice_run(
 
 def _close_contract(contract: Contract, *, as_of: dt.datetime, actor) -> int:
     existing = {
-        i.period_start: i for i in Invoice.objects.filter(contract=contract).only("period_start", "status", "pk")
+        i.period_start: i
+        for i in Invoice.objects.filter(contract=contract, kind=InvoiceKind.PERIOD).only("period_start", "status", "pk")
     }
     finalized = 0
     for period in closed_periods(contract, as_of):

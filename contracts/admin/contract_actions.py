@@ -214,6 +214,7 @@ class ContractActionsMixin:
                 timing=data["timing"],
                 actor=request.user,
                 reason=data["reason"],
+                as_of=clock.now(),
             )
             return f"{grouped(change.quantity)} x {change.product.code} from {change.effective_date}."
 

@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import services
 from contracts.models import Customer, CustomerAlias
+from contracts.tax_fields import TAX_FIELDS
 from revops.errors import DomainError
 
 
@@ -21,12 +22,15 @@ class CustomerForm(forms.ModelForm):
             "tax_id",
             "timezone",
             "metadata",
+            *TAX_FIELDS,
         ]
 
     def clean(self):
         cleaned = super().clean()
         try:
-            services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data})
+            # The tax fields are checked together (an exemption needs its reason), so all go when one changed.
+            tax = set(TAX_FIELDS) if set(TAX_FIELDS) & set(self.changed_data) else set()
+            services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data or k in tax})
         except DomainError as exc:
             for field, problems in exc.fields.items():
                 self.add_error(field if field in self.fields else None, problems)
@@ -50,15 +54,20 @@ class CustomerAdmin(SimpleHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not CustomerAlias:
             return super().save_formset(request, form, formset, change)
-        for obj in formset.deleted_objects:
-            services.customer_alias_remove(alias=obj, actor=request.user)
+        # formset.save() is replaced by the services here; the admin's change message still reads what it sets.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for deleted in formset.deleted_forms:
+            if deleted.instance.pk:
+                services.customer_alias_remove(alias=deleted.instance, actor=request.user)
+                formset.deleted_objects.append(deleted.instance)
         for inline_form in formset.forms:
             if inline_form in formset.deleted_forms or not inline_form.has_changed() or inline_form.instance.pk:
                 continue
             try:
-                services.customer_alias_add(
+                added = services.customer_alias_add(
                     customer=form.instance, alias=inline_form.cleaned_data["alias"], actor=request.user
                 )
+                formset.new_objects.append(added)
             except DomainError as exc:
                 messages.error(request, exc.message)
 

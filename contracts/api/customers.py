@@ -27,6 +27,10 @@ class CustomerOutput(serializers.ModelSerializer):
             "tax_id",
             "timezone",
             "metadata",
+            "tax_region",
+            "tax_exempt",
+            "tax_exempt_reason",
+            "tax_rate_percent",
             "created_at",
             "updated_at",
         ]
@@ -41,6 +45,14 @@ class CustomerCreateInput(StrictInput):
     tax_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
     timezone = serializers.CharField(required=False, max_length=64)
     metadata = serializers.DictField(required=False)
+    tax_region = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="ISO 3166 code (DE, US-CA) or EU; empty: no tax"
+    )
+    tax_exempt = serializers.BooleanField(required=False)
+    tax_exempt_reason = serializers.CharField(required=False, allow_blank=True, help_text="needed when exempt")
+    tax_rate_percent = serializers.DecimalField(
+        max_digits=8, decimal_places=4, required=False, allow_null=True, help_text="customer-specific rate (%)"
+    )
     reason = serializers.CharField(required=False, max_length=500, help_text="why; kept in the history")
 
 
@@ -51,6 +63,14 @@ class CustomerUpdateInput(StrictInput):
     tax_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
     timezone = serializers.CharField(required=False, max_length=64)
     metadata = serializers.DictField(required=False)
+    tax_region = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="ISO 3166 code (DE, US-CA) or EU; empty: no tax"
+    )
+    tax_exempt = serializers.BooleanField(required=False)
+    tax_exempt_reason = serializers.CharField(required=False, allow_blank=True, help_text="needed when exempt")
+    tax_rate_percent = serializers.DecimalField(
+        max_digits=8, decimal_places=4, required=False, allow_null=True, help_text="customer-specific rate (%)"
+    )
     reason = serializers.CharField(max_length=500, help_text="why; kept in the history")
 
 

@@ -16,6 +16,7 @@ from contracts import selectors
 from contracts.api.common import change_timing, product_field, product_output, username_output
 from contracts.models import SubscriptionChange
 from contracts.services import contracts as services
+from revops import clock
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
 
@@ -81,7 +82,9 @@ class SubscriptionListCreateApi(ApiView):
         contract = selectors.contract_get(pk=pk)
         data = SubscriptionChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        change = services.subscription_change(contract=contract, actor=request.user, **data.validated_data)
+        change = services.subscription_change(
+            contract=contract, actor=request.user, as_of=clock.now(), **data.validated_data
+        )
         return Response(SubscriptionChangeOutput(change).data, status=status.HTTP_201_CREATED)
 
 
@@ -99,5 +102,5 @@ class PlanChangeCreateApi(ApiView):
         contract = selectors.contract_get(pk=pk)
         data = PlanChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        old, new = services.plan_change(contract=contract, actor=request.user, **data.validated_data)
+        old, new = services.plan_change(contract=contract, actor=request.user, as_of=clock.now(), **data.validated_data)
         return Response(PlanChangeOutput({"old": old, "new": new}).data, status=status.HTTP_201_CREATED)

@@ -319,8 +319,13 @@ def subscription_change(
     actor: AbstractBaseUser | None,
     timing: str = ChangeTiming.IMMEDIATE,
     reason: str = "subscription changed",
+    as_of: dt.datetime | None = None,
+    bill: bool = True,
 ) -> SubscriptionChange:
-    """Set a subscription's quantity from a date: at once (prorated) or from the next period's start."""
+    """Set a subscription's quantity from a date: at once (prorated) or from the next period's start.
+
+    On a contract whose proration is `immediately`, a change inside a begun period is billed at once on an
+    off-cycle invoice as of `as_of` (without `as_of`, or with `bill` False, it is left to the period invoice)."""
     if product.kind not in SUBSCRIBED_KINDS:
         _fail(
             f"{product.code} is a {product.kind} product; subscriptions are seats, fees or one-time charges", "product"
@@ -346,7 +351,18 @@ def subscription_change(
     )
     stamp(change, actor=actor, reason=reason)
     change.save()
+    if bill:
+        _bill_at_once(contract, [change], as_of=as_of, actor=actor)
     return change
+
+
+def _bill_at_once(contract: Contract, changes: list[SubscriptionChange], *, as_of, actor) -> None:
+    if as_of is None or contract.proration != ProrationTiming.IMMEDIATELY:
+        return
+    # Billing sits above contracts; it is reached through its services, and only when there is something to bill.
+    from billing.services.proration import invoice_off_cycle_issue
+
+    invoice_off_cycle_issue(contract=contract, changes=changes, as_of=as_of, actor=actor)
 
 
 @transaction.atomic
@@ -360,6 +376,7 @@ def plan_change(
     timing: str,
     actor: AbstractBaseUser | None,
     reason: str = "plan changed",
+    as_of: dt.datetime | None = None,
 ) -> tuple[SubscriptionChange, SubscriptionChange]:
     """Upgrade or downgrade: the old product goes to zero and the new one starts, both at the same moment."""
     if from_product.pk == to_product.pk:
@@ -372,6 +389,7 @@ def plan_change(
         timing=timing,
         actor=actor,
         reason=reason,
+        bill=False,
     )
     new = subscription_change(
         contract=contract,
@@ -381,5 +399,7 @@ def plan_change(
         timing=timing,
         actor=actor,
         reason=reason,
+        bill=False,
     )
+    _bill_at_once(contract, [old, new], as_of=as_of, actor=actor)  # one invoice for the pair: they net
     return old, new

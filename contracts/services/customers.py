@@ -10,15 +10,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from contracts.models import Customer, CustomerAlias, external_id_validator
+from contracts.tax_fields import TAX_FIELDS, tax_field_problems
 from revops.errors import ValidationError
 from revops.history import stamp
 from revops.money import CurrencyError, validate_currency
 
-_EDITABLE = ("name", "billing_email", "billing_address", "tax_id", "timezone", "metadata")
+_EDITABLE = ("name", "billing_email", "billing_address", "tax_id", "timezone", "metadata", *TAX_FIELDS)
 
 
-def customer_clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def customer_clean_fields(fields: dict[str, Any], *, current: Customer | None = None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
+    if current is not None and ("tax_exempt" in fields or "tax_exempt_reason" in fields):
+        # An exemption and its reason are checked together, as they will be stored.
+        fields.setdefault("tax_exempt", current.tax_exempt)
+        fields.setdefault("tax_exempt_reason", current.tax_exempt_reason)
     if "currency" in fields:
         try:
             fields["currency"] = validate_currency(fields["currency"])
@@ -38,6 +43,7 @@ def customer_clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
         errors["name"] = ["a customer needs a name"]
     if "metadata" in fields and not isinstance(fields["metadata"], dict):
         errors["metadata"] = ["metadata must be a JSON object"]
+    errors.update(tax_field_problems(fields))
     if errors:
         raise ValidationError("the customer has invalid fields", fields=errors)
     return fields
@@ -79,8 +85,8 @@ def customer_update(*, customer: Customer, actor: AbstractBaseUser | None, reaso
         raise ValidationError(
             f"these customer fields cannot be changed here: {', '.join(sorted(unknown))}", code="not_editable"
         )
-    changes = customer_clean_fields(changes)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changes = customer_clean_fields(changes, current=customer)
     for name, value in changes.items():
         setattr(customer, name, value)
     stamp(customer, actor=actor, reason=reason)

@@ -90,7 +90,7 @@ def test_the_invoice_flow_draft_recompute_finalize_void_and_mark_paid(contract, 
 
     # December: the seats alone (400.00; no usage yet), finalized as the next number, then paid.
     december = compute(write_client, contract, "2026-12-01").json()
-    assert amounts(december) == [("subscription", "400.00"), ("usage", "0.00")]
+    assert amounts(december) == [("subscription", "400.00")]  # no usage: no usage line
     numbered = write_client.post(f"/api/v1/invoices/{december['id']}/finalize").json()
     assert (numbered["number"], numbered["total"]) == ("INV-2026-000002", "400.00")
     response = write_client.post(

@@ -164,8 +164,8 @@ def test_a_commitment_is_invoiced_up_front_once_and_then_pays_usage(contract):
     ]
     assert november.total == D("5000.00")
     december = invoice_compute(contract=contract, period=Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1)), as_of=CLOSE)
-    # Not billed twice; December's credits usage (none) is shown at 0.00.
-    assert lines(december) == [("subscription", D("400.00")), ("usage", D("0.00")), ("commit", D("-400.00"))]
+    # Not billed twice; December has no credits usage, so no usage line.
+    assert lines(december) == [("subscription", D("400.00")), ("commit", D("-400.00"))]
     assert balances.remaining(commit) == D("4560.00")
 
 
@@ -203,7 +203,7 @@ def test_late_usage_for_a_finalized_period_is_billed_once_as_a_correction_on_the
     december = Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1))
     draft = invoice_compute(contract=contract, period=december, as_of=CLOSE)
     # November now: (6,200 - 1,000 included) x 0.01 = 52.00; billed 40.00: a correction of 12.00
-    assert lines(draft) == [("subscription", D("400.00")), ("usage", D("0.00")), ("correction", D("12.00"))]
+    assert lines(draft) == [("subscription", D("400.00")), ("correction", D("12.00"))]
     final = invoice_finalize(invoice=draft, as_of=dt.datetime(2027, 1, 2, tzinfo=dt.UTC), actor=None)
     assert final.total == D("412.00")
     january = invoice_compute(

@@ -216,3 +216,101 @@ def test_the_pdf_downloads_over_the_api_with_its_checksum(invoice, read_client):
     assert body.startswith(b"%PDF")
     assert response["X-Checksum-SHA256"] == hashlib.sha256(body).hexdigest()
     assert read_client.get("/api/v1/invoices/999999/pdf").status_code == 404
+
+
+# --- discount and tax lines; a new document when paid or voided ----------------------------------------
+
+
+@pytest.fixture
+def taxed_invoice(contract):
+    """The fixture's November with a 10% seat discount, VAT 19% (DE) and the 25.00 credit."""
+    from billing.services.taxes import tax_rate_create
+    from catalog.models import Product
+    from contracts.services.customers import customer_update
+
+    tax_rate_create(name="VAT", rate_percent=D(19), region="DE", effective_from=dt.date(2026, 1, 1), actor=None)
+    customer_update(customer=contract.customer, actor=None, reason="billed from Berlin", tax_region="DE")
+    svc.contract_amend(
+        contract=contract,
+        effective_from=dt.date(2026, 11, 1),
+        actor=None,
+        reason="renewal discount",
+        terms=svc.Terms(
+            overrides=[svc.OverrideSpec("discount", product=Product.objects.get(code="seat"), discount_percent=D(10))]
+        ),
+    )
+    draft = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
+    return invoice_finalize(invoice=draft, as_of=CLOSE, actor=None)
+
+
+def test_the_pdf_shows_discount_and_tax_lines(taxed_invoice):
+    # 400.00 list - 40.00 discount + 35.00 credits = 395.00; the 25.00 credit leaves 370.00; VAT 19% = 70.30
+    assert [(line.kind, line.amount) for line in taxed_invoice.lines.order_by("position")] == [
+        ("subscription", D("400.00")),
+        ("discount", D("-40.00")),
+        ("usage", D("35.00")),
+        ("credit", D("-25.00")),
+        ("tax", D("70.30")),
+    ]
+    assert (taxed_invoice.subtotal, taxed_invoice.tax_total, taxed_invoice.total) == (
+        D("395.00"),
+        D("70.30"),
+        D("440.30"),
+    )
+    text = pdf_text(render_invoice_pdf(taxed_invoice))
+    assert "Seat: 10% contract discount" in text and "-$40.00" in text
+    assert "VAT (DE) 19%" in text and "on $370.00" in text and "$70.30" in text
+    assert "$395.00" in text and "$440.30" in text
+
+
+def test_paying_stores_a_new_document_and_keeps_the_earlier(
+    taxed_invoice, media_root, read_client, django_capture_on_commit_callbacks
+):
+    first = invoice_document_store(taxed_invoice)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_mark_paid(invoice=taxed_invoice, reference="SEPA-77", as_of=CLOSE + dt.timedelta(days=9), actor=None)
+    documents = list(InvoiceDocument.objects.filter(invoice=taxed_invoice).order_by("pk"))
+    assert [(d.invoice_status, d.file.name) for d in documents] == [
+        ("finalized", f"invoices/{taxed_invoice.number}.pdf"),
+        ("paid", f"invoices/{taxed_invoice.number}-paid.pdf"),
+    ]
+    earlier = (media_root / first.file.name).read_bytes()
+    assert hashlib.sha256(earlier).hexdigest() == first.sha256  # the one sent before payment, unchanged
+    assert "PAID" not in pdf_text(earlier)
+    response = read_client.get(f"/api/v1/invoices/{taxed_invoice.pk}/pdf")
+    body = b"".join(response.streaming_content)
+    assert response["X-Checksum-SHA256"] == documents[1].sha256 == hashlib.sha256(body).hexdigest()
+    text = pdf_text(body)
+    assert "PAID" in text and "SEPA-77" in text and "Dec 10, 2026" in text
+
+
+def test_voiding_stores_a_void_document(taxed_invoice, read_client, django_capture_on_commit_callbacks):
+    invoice_document_store(taxed_invoice)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_void(invoice=taxed_invoice, reason="billed to the wrong entity", as_of=CLOSE, actor=None)
+    statuses = list(InvoiceDocument.objects.filter(invoice=taxed_invoice).values_list("invoice_status", flat=True))
+    assert sorted(statuses) == ["finalized", "void"]
+    body = b"".join(read_client.get(f"/api/v1/invoices/{taxed_invoice.pk}/pdf").streaming_content)
+    text = pdf_text(body)
+    assert "VOID" in text and "billed to the wrong entity" in text
+
+
+def test_an_exempt_customer_is_not_taxed_and_the_pdf_says_why(contract):
+    from billing.services.taxes import tax_rate_create
+    from contracts.services.customers import customer_update
+
+    tax_rate_create(name="VAT", rate_percent=D(19), region="DE", effective_from=dt.date(2026, 1, 1), actor=None)
+    customer_update(
+        customer=contract.customer,
+        actor=None,
+        reason="certificate received",
+        tax_region="DE",
+        tax_exempt=True,
+        tax_exempt_reason="intra-community supply, reverse charge",
+    )
+    invoice = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
+    )
+    assert invoice.tax_total == D("0.00") and invoice.total == D("410.00")
+    text = pdf_text(render_invoice_pdf(invoice))
+    assert "Tax exempt: intra-community supply, reverse charge" in text and "VAT" not in text
