@@ -173,6 +173,7 @@ def invoice_tax_lines(*, contract: Contract, period: Period, drafts: list[LineDr
         return []
     bases: dict[object, Decimal] = {}
     rates: dict[object, tuple[TaxRate | None, Decimal, str]] = {}
+    on_day: dict[dt.date, TaxRate | None] = {}
     for draft in drafts:
         if draft.kind == LineKind.TAX:
             continue
@@ -180,7 +181,10 @@ def invoice_tax_lines(*, contract: Contract, period: Period, drafts: list[LineDr
             key: object = "customer"
             rates[key] = (None, customer.tax_rate_percent, "Tax (customer rate)")
         else:
-            rate = tax_rate_on(region=customer.tax_region, day=_tax_point(draft, period))
+            day = _tax_point(draft, period)
+            if day not in on_day:  # lines mostly share a tax point: one query per day, not per line
+                on_day[day] = tax_rate_on(region=customer.tax_region, day=day)
+            rate = on_day[day]
             if rate is None:
                 continue
             key = rate.pk

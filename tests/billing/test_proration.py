@@ -15,6 +15,7 @@ from billing.services.invoices import invoice_compute, invoice_finalize, invoice
 from billing.services.runs import invoice_run
 from billing.services.taxes import tax_rate_create
 from catalog.models import Product
+from catalog.services import products, rate_cards
 from contracts.models import Customer
 from contracts.services import contracts as svc
 from contracts.services.customers import customer_update
@@ -165,3 +166,70 @@ def test_the_subscription_api_bills_at_once_as_of_now(immediate, write_client):
     assert response.status_code == 201, response.json()
     [extra] = off_cycle(immediate)
     assert (extra.total, extra.finalized_at) == (D("40.00"), MID_NOVEMBER)  # 2 x 40.00 x 15/30
+
+
+@pytest.fixture
+def plans(db):
+    """Gamma on Basic (40.00 a seat) with Pro (60.00 a seat) on the same card, proration billed immediately."""
+    basic = products.product_create(code="basic", name="Basic plan", kind="subscription", actor=None)
+    pro = products.product_create(code="pro", name="Pro plan", kind="subscription", actor=None)
+    card = rate_cards.rate_card_create(code="plans", name="Plans", currency="USD", actor=None)
+    version = rate_cards.rate_card_version_create(rate_card=card, effective_from=dt.date(2026, 1, 1), actor=None)
+    for product, price in ((basic, D(40)), (pro, D(60))):
+        rate_cards.price_set(
+            version=version, product=product, values={"model": "per_unit", "unit_price": price}, actor=None
+        )
+    rate_cards.rate_card_version_activate(version=version, actor=None, as_of=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    customer = Customer.objects.create(external_id="gamma", name="Gamma", currency="USD")
+    made = svc.contract_create(
+        customer=customer,
+        rate_card=card,
+        start_date=dt.date(2026, 1, 1),
+        actor=None,
+        proration="immediately",
+        subscriptions=[(basic, D(10))],
+    )
+    return svc.contract_activate(contract=made, actor=None), basic, pro
+
+
+def test_a_plan_change_is_one_off_cycle_invoice_for_the_net_difference(plans):
+    contract, basic, pro = plans
+    svc.plan_change(
+        contract=contract,
+        from_product=basic,
+        to_product=pro,
+        quantity=D(10),
+        on=dt.date(2026, 11, 16),
+        timing="immediate",
+        actor=None,
+        as_of=MID_NOVEMBER,
+    )
+    [extra] = off_cycle(contract)
+    # Basic: -10 x 40.00 x 15/30 = -200.00; Pro: +10 x 60.00 x 15/30 = +300.00; net 100.00
+    assert lines(extra) == [("subscription", D("-200.00")), ("subscription", D("300.00"))]
+    assert extra.total == D("100.00")
+    period = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
+    # 200.00 Basic + 300.00 Pro, less what was billed: +200.00 for Basic, -300.00 for Pro
+    assert lines(period) == [
+        ("subscription", D("200.00")),
+        ("subscription", D("300.00")),
+        ("billed_off_cycle", D("200.00")),
+        ("billed_off_cycle", D("-300.00")),
+    ]
+    assert period.total == D("400.00")  # 500.00 over both invoices
+
+
+def test_a_downgrade_plan_change_waits_for_the_period_invoice(plans):
+    contract, basic, pro = plans
+    svc.plan_change(
+        contract=contract,
+        from_product=basic,
+        to_product=pro,
+        quantity=D(5),
+        on=dt.date(2026, 11, 16),
+        timing="immediate",
+        actor=None,
+        as_of=MID_NOVEMBER,
+    )  # -200.00 + 5 x 60.00 x 15/30 = 150.00: a net decrease
+    assert off_cycle(contract) == []
+    assert invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE).total == D("350.00")
