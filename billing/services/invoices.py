@@ -382,6 +382,12 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     _write(invoice, drafts, as_of=as_of)
     if invoice.total < 0:
         raise ValidationError("an invoice total cannot be negative; issue a credit note instead", code="negative")
+    return seal(invoice, as_of=as_of, actor=actor, reason="finalized")
+
+
+def seal(invoice: Invoice, *, as_of: dt.datetime, actor: AbstractBaseUser | None, reason: str) -> Invoice:
+    """Finalize a computed invoice: number it (unless its total is zero), freeze it, schedule its revenue,
+    render its PDF and tell subscribers. Every kind of invoice (period or off-cycle) ends here."""
     invoice.zero_total = invoice.total == 0
     if not invoice.zero_total:
         invoice.series = f"{settings.REVOPS_INVOICE_PREFIX}-{as_of.year}"
@@ -389,7 +395,7 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     invoice.status = InvoiceStatus.FINALIZED
     invoice.finalized_at = as_of
     invoice.due_date = as_of.date() + dt.timedelta(days=settings.REVOPS_PAYMENT_TERMS_DAYS)
-    stamp(invoice, actor=actor, reason="finalized")
+    stamp(invoice, actor=actor, reason=reason)
     invoice.save()
     revenue_schedule_create(invoice=invoice)
     if invoice.number:  # its PDF is rendered by a worker once the invoice is stored

@@ -20,15 +20,13 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
-from billing.services.invoices import LineDraft, _apply_balances, _next_number, _render_pdf, _taxes, _write
+from billing.models import Invoice, InvoiceKind, LineKind
+from billing.services.invoices import LineDraft, _apply_balances, _taxes, _write, seal
 from contracts.models import Contract, ContractStatus, ProrationTiming, SubscriptionChange
 from contracts.selectors import contract_fee_lines, contract_period
-from revops.history import stamp
 from revops.money import ZERO
 
 
@@ -98,15 +96,4 @@ def invoice_off_cycle_issue(
     )
     drafts += _taxes(contract, period, drafts)
     _write(invoice, drafts, as_of=as_of)
-    invoice.zero_total = invoice.total == 0
-    if not invoice.zero_total:
-        invoice.series = f"{settings.REVOPS_INVOICE_PREFIX}-{as_of.year}"
-        invoice.number = _next_number(invoice.series)
-    invoice.status = InvoiceStatus.FINALIZED
-    invoice.finalized_at = as_of
-    invoice.due_date = as_of.date() + dt.timedelta(days=settings.REVOPS_PAYMENT_TERMS_DAYS)
-    stamp(invoice, actor=actor, reason=f"off-cycle: subscription change from {day} billed at once")
-    invoice.save()
-    if invoice.number:
-        transaction.on_commit(lambda: _render_pdf(invoice.pk))
-    return invoice
+    return seal(invoice, as_of=as_of, actor=actor, reason=f"off-cycle: subscription change from {day} billed at once")

@@ -38,8 +38,7 @@ def test_a_monthly_subscription_from_the_15th_splits_over_two_months_by_days(con
     assert fee.amount == D("40.00")
     # 31 days: 17 in January (15th-31st), 14 in February. 40 x 17/31 = 21.935... -> 21.94; the rest, 18.06.
     assert schedule(fee) == [("2026-01", D("21.94")), ("2026-02", D("18.06"))]
-    usage = invoice.lines.get(kind="usage")  # no usage: a schedule of zeros, still made
-    assert schedule(usage) == [("2026-01", D("0.00")), ("2026-02", D("0.00"))]
+    assert not invoice.lines.filter(kind="usage").exists()  # no usage: no line, so nothing to schedule
 
 
 def test_a_quarterly_fee_splits_over_its_three_months(contract):
@@ -170,7 +169,7 @@ def test_finalizing_makes_schedules_once_and_drafts_have_none(contract):
     beta = another_contract(contract, "beta", seats=1, anchor=dt.date(2026, 1, 15))
     invoice = close(beta, dt.date(2026, 1, 15), dt.date(2026, 2, 15), as_of=at(2026, 2, 15))
     count = RevenueEntry.objects.count()
-    assert count == 4  # two lines, two months each
+    assert count == 2  # the fee's two months (a usage product with no usage has no line)
     assert revenue_schedule_create(invoice=invoice) == []
     assert RevenueEntry.objects.count() == count
     assert not InvoiceLine.objects.filter(invoice__status="draft", revenue_entries__isnull=False).exists()
@@ -184,7 +183,7 @@ def test_the_backfill_makes_missing_schedules_once(contract):
     RevenueEntry.objects.filter(line__invoice=first).delete()  # as if finalized before schedules existed
     out = io.StringIO()
     call_command("revenue_schedules_backfill", stdout=out)
-    assert out.getvalue().strip() == "4 schedule entries made for 1 invoices"
+    assert out.getvalue().strip() == "2 schedule entries made for 1 invoices"
     assert sorted(RevenueEntry.objects.values_list("line_id", "month", "amount")) == before
     again = io.StringIO()
     call_command("revenue_schedules_backfill", stdout=again)
