@@ -22,3 +22,12 @@ def close_periods() -> int:
     from revops import clock
 
     return invoice_run(as_of=clock.now()).invoices_made
+
+
+@shared_task(name="billing.expire_balances")
+def expire_balances() -> int:
+    """Balance expiry (hourly on beat): commitments and credits past their access period lapse or roll over."""
+    from billing.services.expiries import balances_expire_due
+    from revops import clock
+
+    return len(balances_expire_due(as_of=clock.now()))

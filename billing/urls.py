@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import credit_notes, documents, invoices
+from billing.api import clocks, credit_notes, documents, invoices
 
 INVOICE = "invoices/<int:pk>"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path(f"{INVOICE}/pdf", documents.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path(f"{INVOICE}/credit-notes", credit_notes.InvoiceCreditNotesApi.as_view(), name="invoice-credit-notes"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
+    path("test-clocks", clocks.TestClockListCreateApi.as_view(), name="test-clocks"),
+    path("test-clocks/<int:pk>", clocks.TestClockDetailApi.as_view(), name="test-clock-detail"),
+    path("test-clocks/<int:pk>/advance", clocks.TestClockAdvanceApi.as_view(), name="test-clock-advance"),
+    path("test-clocks/<int:pk>/customers", clocks.TestClockCustomerAttachApi.as_view(), name="test-clock-customers"),
 ]
