@@ -16,6 +16,7 @@ external_id_validator = RegexValidator(
 
 
 class TestClockStatus(models.TextChoices):
+    __test__ = False  # not a test, whatever pytest makes of the name
     READY = "ready", "Ready"
     ADVANCING = "advancing", "Advancing"
     FAILED = "failed", "Failed"
@@ -24,6 +25,8 @@ class TestClockStatus(models.TextChoices):
 class TestClock(models.Model):
     """A simulated time for testing: the customers attached to it live at `frozen_time`, and advancing it runs
     everything that would have happened to them in between (period closes, finalizations, expiries)."""
+
+    __test__ = False  # not a test, whatever pytest makes of the name
 
     name = models.CharField(max_length=200)
     frozen_time = models.DateTimeField()

@@ -21,12 +21,15 @@ class CustomerForm(forms.ModelForm):
             "tax_id",
             "timezone",
             "metadata",
+            "test_clock",
         ]
 
     def clean(self):
         cleaned = super().clean()
         try:
-            services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data})
+            services.customer_clean_fields(
+                {k: v for k, v in cleaned.items() if k in self.changed_data and k != "test_clock"}
+            )
         except DomainError as exc:
             for field, problems in exc.fields.items():
                 self.add_error(field if field in self.fields else None, problems)
@@ -68,7 +71,9 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The id systems know a customer by, and the currency its invoices are in, never change.
-        return ["external_id", "currency", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        if obj:  # a clock is joined at creation (or over the API while nothing is final)
+            return ["external_id", "currency", "test_clock", "created_at", "updated_at"]
+        return ["created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
