@@ -14,7 +14,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from billing.services import clocks as services
 from catalog.admin.base import ServiceAdmin
@@ -90,7 +91,7 @@ class TestClockAdmin(ActionPagesMixin, admin.ModelAdmin):
         ]
         if not rows:
             return "none yet: create a customer with this clock"
-        return format_html_join(format_html("<br>"), '<a href="{}">{}</a> (<a href="{}?q={}">invoices</a>)', rows)
+        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a> (<a href="{}?q={}">invoices</a>)', rows)
 
     def save_model(self, request, obj, form, change):
         made = test_clock_create(
