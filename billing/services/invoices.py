@@ -349,7 +349,10 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
         raise ValidationError("an invoice total cannot be negative; issue a credit note instead", code="negative")
     invoice.zero_total = invoice.total == 0
     if not invoice.zero_total:
-        invoice.series = f"{settings.REVOPS_INVOICE_PREFIX}-{as_of.year}"
+        prefix = settings.REVOPS_INVOICE_PREFIX
+        if invoice.customer.test_clock_id is not None:  # simulated: never a number of the real gapless series
+            prefix = f"TEST-{prefix}"
+        invoice.series = f"{prefix}-{as_of.year}"
         invoice.number = _next_number(invoice.series)
     invoice.status = InvoiceStatus.FINALIZED
     invoice.finalized_at = as_of

@@ -70,7 +70,7 @@ def test_advancing_bills_each_period_once_and_the_clock_stays_where_it_was_taken
     # 10 seats x 40 = 400.00 a month (no usage); February ended on 1 March and is still in its grace.
     assert periods(contract) == [("2026-01-01", "finalized", "400.000"), ("2026-02-01", "draft", "400.000")]
     january = Invoice.objects.get(contract=contract, period_start=dt.date(2026, 1, 1))
-    assert (january.finalized_at, january.number) == (at("2026-02-04T00:00:00"), "INV-2026-000001")
+    assert (january.finalized_at, january.number) == (at("2026-02-04T00:00:00"), "TEST-INV-2026-000001")
     billing_clocks.test_clock_advance(test_clock=moved, frozen_time=at("2026-03-05T00:00:00"), actor=None)
     assert periods(contract) == [("2026-01-01", "finalized", "400.000"), ("2026-02-01", "finalized", "400.000")]
     assert Invoice.objects.count() == 2
@@ -219,3 +219,16 @@ def test_a_customer_with_a_finalized_invoice_cannot_join_a_clock(contract):
         billing_clocks.test_clock_customer_attach(test_clock=sandbox, customer=contract.customer, actor=None)
     assert refused.value.code == "has_final_invoices"
     assert Customer.objects.get().test_clock is None
+
+
+def test_simulated_invoices_are_numbered_in_their_own_series(contract, on_clock):
+    real = Customer.objects.create(external_id="real", name="Real", currency="USD")
+    real_contract = contract_services.contract_create(
+        customer=real, rate_card=contract.rate_card, start_date=dt.date(2026, 1, 1), actor=None,
+        subscriptions=[(contract.subscription_changes.get().product, D(1))],
+    )  # fmt: skip
+    contract_services.contract_activate(contract=real_contract, actor=None)
+    billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-02-05T00:00:00"), actor=None)
+    invoice_run(as_of=at("2026-02-05T00:00:00"))
+    numbers = dict(Invoice.objects.values_list("customer__external_id", "number"))
+    assert numbers == {"acme": "TEST-INV-2026-000001", "real": "INV-2026-000001"}
