@@ -194,11 +194,11 @@ class BatchValidator:
                 timestamp = parse_timestamp(sent_timestamp)
             except ValueError as exc:
                 return reject("invalid_timestamp", str(exc), "timestamp")
-            oldest, latest = (
-                (self.oldest, self.latest)
-                if simulated is None
-                else (simulated - self.limits.max_age, simulated + self.limits.max_future)
-            )
+            oldest = self.oldest
+            latest = self.latest
+            if simulated is not None:  # the window around the customer's clock's time
+                oldest = simulated - self.limits.max_age
+                latest = simulated + self.limits.max_future
             if timestamp < oldest:
                 days = self.limits.max_age.days
                 return reject(
