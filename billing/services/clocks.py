@@ -59,9 +59,13 @@ def test_clock_advance(*, test_clock: TestClock, frozen_time: dt.datetime, actor
     if not isinstance(frozen_time, dt.datetime) or frozen_time.tzinfo is None:
         raise ValidationError("give a date and time with its UTC offset", field="frozen_time")
     frozen_time = frozen_time.astimezone(dt.UTC)
+    with clock_services.test_clock_exclusive(test_clock):
+        return _advance(test_clock, frozen_time, actor=actor)
+
+
+def _advance(test_clock: TestClock, frozen_time: dt.datetime, *, actor) -> TestClock:
     with transaction.atomic():
         locked = clock_services.test_clock_lock(test_clock)
-        clock_services.test_clock_ready(locked)
         if frozen_time <= locked.frozen_time:
             raise ValidationError(
                 f"a test clock only moves forward: it is at {locked.frozen_time.isoformat()}",
@@ -105,12 +109,16 @@ def test_clock_customer_attach(
     )
 
 
-@transaction.atomic
 def test_clock_delete(*, test_clock: TestClock, actor: AbstractBaseUser | None) -> int:
     """Delete the clock with its customers' simulated data: events, draft invoices, contracts, customers.
     Refused while any of it is a frozen record (a finalized invoice, a ledger entry): those are kept for good."""
+    with clock_services.test_clock_exclusive(test_clock):
+        return _delete(test_clock)
+
+
+@transaction.atomic
+def _delete(test_clock: TestClock) -> int:
     locked = clock_services.test_clock_lock(test_clock)
-    clock_services.test_clock_ready(locked)
     final = Invoice.objects.filter(customer__test_clock=locked).exclude(status=InvoiceStatus.DRAFT).count()
     entries = clock_services.test_clock_ledger_entries(locked)
     if final or entries:

@@ -7,10 +7,12 @@ billing.services.clocks, which can see invoices.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 
 from contracts.models import (
     Balance,
@@ -21,7 +23,6 @@ from contracts.models import (
     LedgerEntry,
     SubscriptionChange,
     TestClock,
-    TestClockStatus,
 )
 from revops import clock
 from revops.errors import Conflict, ValidationError
@@ -103,6 +104,20 @@ def test_clock_customers_delete(*, test_clock: TestClock) -> int:
     return len(customers)
 
 
-def test_clock_ready(test_clock: TestClock) -> None:
-    if test_clock.status == TestClockStatus.ADVANCING:
-        raise Conflict("the clock is advancing; wait until it is done", code="clock_advancing")
+# A session-level advisory lock per clock (this namespace, the clock's id) is held while it advances or is
+# deleted: a second advance is refused at once, and a crashed one frees it with its connection, so a clock
+# left "advancing" by a crash can be advanced again.
+_LOCK_NAMESPACE = 0x7C10C
+
+
+@contextlib.contextmanager
+def test_clock_exclusive(test_clock: TestClock) -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, test_clock.pk])
+        if not cursor.fetchone()[0]:
+            raise Conflict("the clock is advancing; wait until it is done", code="clock_advancing")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, test_clock.pk])

@@ -8,6 +8,7 @@ The contract fixture (tests/billing/conftest.py): acme from 2026-01-01, 10 seats
 import datetime as dt
 from decimal import Decimal as D
 
+import psycopg
 import pytest
 from django_celery_beat.models import PeriodicTask
 
@@ -19,6 +20,7 @@ from catalog.services import products
 from contracts.models import Customer, EntryKind, LedgerEntry, TestClock, TestClockStatus
 from contracts.services import balances, clocks
 from contracts.services import contracts as contract_services
+from tests.support import current_database_url
 from usage.models import UsageEvent
 from usage.services import usage_events_ingest
 
@@ -232,3 +234,19 @@ def test_simulated_invoices_are_numbered_in_their_own_series(contract, on_clock)
     invoice_run(as_of=at("2026-02-05T00:00:00"))
     numbers = dict(Invoice.objects.values_list("customer__external_id", "number"))
     assert numbers == {"acme": "TEST-INV-2026-000001", "real": "INV-2026-000001"}
+
+
+def test_a_clock_advancing_elsewhere_is_refused_and_one_left_advancing_by_a_crash_moves_on(contract, on_clock):
+    with psycopg.connect(current_database_url(), autocommit=True) as other:  # another process advancing it
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [clocks._LOCK_NAMESPACE, on_clock.pk])
+        with pytest.raises(Exception) as refused:
+            billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-02-05T00:00:00"), actor=None)
+        assert refused.value.code == "clock_advancing"
+        with pytest.raises(Exception) as refused:
+            billing_clocks.test_clock_delete(test_clock=on_clock, actor=None)
+        assert refused.value.code == "clock_advancing"
+    assert Invoice.objects.count() == 0
+    # A process that died mid-advance left the status behind; its lock went with its connection.
+    TestClock.objects.filter(pk=on_clock.pk).update(status=TestClockStatus.ADVANCING)
+    moved = billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-02-05T00:00:00"), actor=None)
+    assert (moved.status, Invoice.objects.get().status) == ("ready", "finalized")
