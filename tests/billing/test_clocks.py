@@ -20,6 +20,7 @@ from catalog.services import products
 from contracts.models import Customer, EntryKind, LedgerEntry, TestClock, TestClockStatus
 from contracts.services import balances, clocks
 from contracts.services import contracts as contract_services
+from revops import clock
 from tests.support import current_database_url
 from usage.models import UsageEvent
 from usage.services import usage_events_ingest
@@ -250,3 +251,21 @@ def test_a_clock_advancing_elsewhere_is_refused_and_one_left_advancing_by_a_cras
     TestClock.objects.filter(pk=on_clock.pk).update(status=TestClockStatus.ADVANCING)
     moved = billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-02-05T00:00:00"), actor=None)
     assert (moved.status, Invoice.objects.get().status) == ("ready", "finalized")
+
+
+def test_the_expiry_task_expires_what_is_due_as_of_the_project_clock(contract):
+    from billing.tasks import expire_balances
+
+    credit = balances.balance_grant(
+        contract=contract, kind="credit", amount=D(1000), starts_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2026, 2, 1), as_of=START, actor=None,
+    )  # fmt: skip
+    invoice_run(as_of=at("2026-02-02T00:00:00"), contracts=[contract])  # January computed, a draft in its grace
+    with clock.frozen_at(at("2026-02-02T00:00:00")):
+        assert expire_balances.delay().get() == 0  # January's invoice may still draw on it
+    invoice_run(as_of=at("2026-02-05T00:00:00"), contracts=[contract])  # final: 400.00 of seats drawn
+    with clock.frozen_at(at("2026-02-05T00:00:00")):
+        assert expire_balances.delay().get() == 1
+    # 1,000 - 400 = 600 expired, as of the project clock's time.
+    expiry = LedgerEntry.objects.get(kind=EntryKind.EXPIRY, balance=credit)
+    assert (expiry.amount, expiry.effective_at) == (D(-600), at("2026-02-05T00:00:00"))
