@@ -67,7 +67,7 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
     list_display = ["name", "external_id", "currency", "timezone", "billing_email", "created_at"]
     search_fields = ["name", "external_id", "billing_email", "tax_id"]
-    list_filter = ["currency"]
+    list_filter = ["currency", "test_clock"]
 
     def get_readonly_fields(self, request, obj=None):
         # The id systems know a customer by, and the currency its invoices are in, never change.
