@@ -1,6 +1,8 @@
 """Usage priced two ways over two months: graduated against volume tiers on the same usage, and included
 usage with overage. Every amount is worked out by hand beside it."""
 
+from decimal import Decimal
+
 import pytest
 
 from tests.scenarios.support import event, lines, summary
@@ -92,6 +94,10 @@ def test_included_usage_is_free_and_the_overage_is_billed(api):
     )
     api.advance(clock, "2027-02-15T00:00:00Z")
     api.send(event("u3", "umbrella", "credits.used", credits=7000))
+    # Current usage is the clock's current period: February so far, 7,000 credits, all included: 0.00 of usage.
+    current = api.get("/customers/umbrella/usage")
+    assert (current["period_start"], current["period_end"], current["total"]) == ("2027-02-01", "2027-03-01", "0.00")
+    assert [(m["code"], Decimal(m["quantity"])) for m in current["metrics"]] == [("credits", 7000)]
     api.advance(clock, "2027-04-04T00:00:00Z")
     january, february, march = api.invoices("umbrella")
 
