@@ -31,7 +31,7 @@ class TestClockForm(forms.ModelForm):
     class Meta:
         model = TestClock
         fields = ["name", "frozen_time"]
-        help_texts = {"frozen_time": "where the clock starts (UTC); customers put on it live at this time"}
+        help_texts = {"frozen_time": "the clock's time (UTC): the customers on it live at this time"}
 
 
 class AdvanceForm(ActionForm):
