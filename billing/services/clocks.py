@@ -15,6 +15,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from billing.models import Invoice, InvoiceStatus
 from billing.services.expiries import balances_expire_due
@@ -128,8 +129,15 @@ def _delete(test_clock: TestClock) -> int:
             code="clock_has_frozen_records",
         )
     customers = list(Customer.objects.filter(test_clock=locked))
-    Invoice.objects.filter(customer__in=customers).delete()
-    usage_customers_delete(customer_ids=[c.pk for c in customers])
-    deleted = clock_services.test_clock_customers_delete(test_clock=locked)
+    try:
+        Invoice.objects.filter(customer__in=customers).delete()
+        usage_customers_delete(customer_ids=[c.pk for c in customers])
+        deleted = clock_services.test_clock_customers_delete(test_clock=locked)
+    except ProtectedError as exc:  # records made elsewhere still refer to them: kept, with the clock
+        names = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
+        raise Conflict(
+            f"other records still refer to the clock's customers ({', '.join(names)}); nothing was deleted",
+            code="clock_has_frozen_records",
+        ) from None
     locked.delete()
     return deleted
