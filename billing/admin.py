@@ -15,12 +15,13 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 
+from billing import clock_admin  # noqa: F401  (registers the test clock admin)
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
 from billing.services import invoices as services
 from catalog.admin.base import ServiceAdmin, plain
 from contracts.admin.display import amount_in
 from contracts.admin.pages import ActionForm, ActionPagesMixin
-from revops import clock
+from contracts.services.clocks import customer_now
 
 ACTION_TEMPLATE = "admin/billing/invoice/action.html"
 
@@ -88,7 +89,7 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     list_display = ["number_", "customer", "period", "status", "overdue", "total_", "currency", "due_date"]
     list_filter = ["status", "currency"]
     search_fields = ["number", "customer__name", "customer__external_id"]
-    list_select_related = ["customer"]
+    list_select_related = ["customer__test_clock"]
     fieldsets = [
         (None, {"fields": ["number_", "kind", "status", "customer", "contract_", "period", "currency", "pdf", "pdfs"]}),
         ("Amounts", {"fields": ["subtotal_", "tax_total_", "total_", "zero_total"]}),
@@ -102,7 +103,11 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     object_pages = ("recompute", "finalize", "void", "mark_paid")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer", "contract__customer", "contract__rate_card")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("customer__test_clock", "contract__customer", "contract__rate_card")
+        )
 
     # --- display -----------------------------------------------------------------------------------------
 
@@ -123,7 +128,7 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
 
     @admin.display(description="overdue", boolean=True)
     def overdue(self, obj: Invoice) -> bool:
-        return obj.is_overdue(clock.today())
+        return obj.is_overdue(customer_now(obj.customer).date())
 
     @admin.display(description="PDF")
     def pdf(self, obj: Invoice) -> str:
@@ -211,7 +216,9 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
         invoice = self._acting_on(request, object_id)
 
         def perform(data: dict[str, Any]) -> str:
-            again = services.invoice_recompute(invoice=invoice, as_of=clock.now(), actor=request.user)
+            again = services.invoice_recompute(
+                invoice=invoice, as_of=customer_now(invoice.customer), actor=request.user
+            )
             return f"Recomputed {again}: total {amount_in(again.total, again.currency)}."
 
         return self._page(
@@ -228,7 +235,7 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
         invoice = self._acting_on(request, object_id)
 
         def perform(data: dict[str, Any]) -> str:
-            final = services.invoice_finalize(invoice=invoice, as_of=clock.now(), actor=request.user)
+            final = services.invoice_finalize(invoice=invoice, as_of=customer_now(invoice.customer), actor=request.user)
             if final.zero_total:
                 return f"Finalized {final}: the total is zero, so it is kept without a number."
             return f"Finalized {final.number}: {amount_in(final.total, final.currency)}, due {final.due_date}."
@@ -251,7 +258,7 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
 
         def perform(data: dict[str, Any]) -> str:
             voided = services.invoice_void(
-                invoice=invoice, reason=data["reason"], as_of=clock.now(), actor=request.user
+                invoice=invoice, reason=data["reason"], as_of=customer_now(invoice.customer), actor=request.user
             )
             return f"Voided {voided}."
 
@@ -270,7 +277,7 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
 
         def perform(data: dict[str, Any]) -> str:
             paid = services.invoice_mark_paid(
-                invoice=invoice, reference=data["reference"], as_of=clock.now(), actor=request.user
+                invoice=invoice, reference=data["reference"], as_of=customer_now(invoice.customer), actor=request.user
             )
             return f"{paid} is paid ({paid.payment_reference})."
 

@@ -25,3 +25,12 @@ def close_periods() -> int:
 
 
 from billing.webhooks.tasks import deliver_webhook, sweep_webhooks  # noqa: E402,F401
+
+
+@shared_task(name="billing.expire_balances")
+def expire_balances() -> int:
+    """Balance expiry (hourly on beat): commitments and credits past their access period lapse or roll over."""
+    from billing.services.expiries import balances_expire_due
+    from revops import clock
+
+    return len(balances_expire_due(as_of=clock.now()))

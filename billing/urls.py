@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from billing.api import credit_notes, documents, invoices, taxes
+from billing.api import clocks, credit_notes, documents, invoices, taxes
 from billing.revenue import api as revenue
 
 INVOICE = "invoices/<int:pk>"
@@ -20,4 +20,8 @@ urlpatterns = [
     path("tax-rates/<int:pk>", taxes.TaxRateDetailApi.as_view(), name="tax-rate-detail"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
     path("", include("billing.webhooks.urls")),
+    path("test-clocks", clocks.TestClockListCreateApi.as_view(), name="test-clocks"),
+    path("test-clocks/<int:pk>", clocks.TestClockDetailApi.as_view(), name="test-clock-detail"),
+    path("test-clocks/<int:pk>/advance", clocks.TestClockAdvanceApi.as_view(), name="test-clock-advance"),
+    path("test-clocks/<int:pk>/customers", clocks.TestClockCustomerAttachApi.as_view(), name="test-clock-customers"),
 ]

@@ -15,6 +15,40 @@ external_id_validator = RegexValidator(
 )
 
 
+class TestClockStatus(models.TextChoices):
+    __test__ = False  # not a test, whatever pytest makes of the name
+    READY = "ready", "Ready"
+    ADVANCING = "advancing", "Advancing"
+    FAILED = "failed", "Failed"
+
+
+class TestClock(models.Model):
+    """A simulated time for testing: the customers attached to it live at `frozen_time`, and advancing it runs
+    everything that would have happened to them in between (period closes, finalizations, expiries)."""
+
+    __test__ = False  # not a test, whatever pytest makes of the name
+
+    name = models.CharField(max_length=200)
+    frozen_time = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=TestClockStatus.choices, default=TestClockStatus.READY)
+    error = models.TextField(blank=True, help_text="why the last advance failed")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["ready", "advancing", "failed"]), name="testclock_status"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.frozen_time:%Y-%m-%d %H:%M} UTC"
+
+
 class Customer(models.Model):
     """A company that buys from us. `external_id` is the id the product and CRM know it by."""
 
@@ -39,6 +73,14 @@ class Customer(models.Model):
         null=True,
         blank=True,
         help_text="a customer-specific rate instead of the region's",
+    )
+    test_clock = models.ForeignKey(
+        TestClock,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        help_text="a simulated customer: it lives at this clock's time, and only the clock moves its billing",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

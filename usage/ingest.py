@@ -133,9 +133,16 @@ class BatchValidator:
     """Validates the events of one batch against the limits, the known customers and the metrics."""
 
     def __init__(
-        self, *, limits: Limits, now: dt.datetime, customers: dict[str, int], metrics: dict[str, list[ReadyMetric]]
+        self,
+        *,
+        limits: Limits,
+        now: dt.datetime,
+        customers: dict[str, int],
+        metrics: dict[str, list[ReadyMetric]],
+        clock_times: dict[int, dt.datetime] | None = None,
     ) -> None:
         self.limits = limits
+        self.clock_times = clock_times or {}  # customer id -> its test clock's time: its "now"
         self.now = now
         self.oldest = now - limits.max_age
         self.latest = now + limits.max_future
@@ -185,19 +192,25 @@ class BatchValidator:
         if not isinstance(event_type, str) or not EVENT_TYPE.match(event_type):
             return reject("invalid", "event_type is required: 1-128 letters, digits and _ . : -", "event_type")
         sent_timestamp = raw.get("timestamp")
+        simulated = self.clock_times.get(customer_id) if self.clock_times else None
         if sent_timestamp is None:
-            timestamp = self.now
+            timestamp = self.now if simulated is None else simulated
         else:
             try:
                 timestamp = parse_timestamp(sent_timestamp)
             except ValueError as exc:
                 return reject("invalid_timestamp", str(exc), "timestamp")
-            if timestamp < self.oldest:
+            oldest = self.oldest
+            latest = self.latest
+            if simulated is not None:  # the window around the customer's clock's time
+                oldest = simulated - self.limits.max_age
+                latest = simulated + self.limits.max_future
+            if timestamp < oldest:
                 days = self.limits.max_age.days
                 return reject(
                     "too_old", f"the timestamp is more than {days} days old; such usage is not accepted", "timestamp"
                 )
-            if timestamp > self.latest:
+            if timestamp > latest:
                 seconds = int(self.limits.max_future.total_seconds())
                 return reject("in_future", f"the timestamp is more than {seconds} seconds in the future", "timestamp")
         properties = raw.get("properties")

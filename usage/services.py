@@ -14,22 +14,26 @@ from django.db import connection, transaction
 
 from usage import rollups
 from usage.ingest import BatchValidator, Candidate, Limits, Rejection
-from usage.models import RejectedEvent
+from usage.models import RejectedEvent, RollupDelta, UniqueValue, UniqueValueDelta, UsageEvent, UsageRollup
 
 # The batch travels as one JSON document that PostgreSQL unpacks into rows: far cheaper than binding
 # seven arrays of a thousand values each from Python.
 _INSERT_EVENTS = """
 INSERT INTO usage_usageevent (transaction_id, customer_id, event_type, timestamp, properties, payload_hash, received_at)
-SELECT t, c, e, ts, p, h, %b FROM json_to_recordset(%b::json) AS u(t text, c bigint, e text, ts timestamptz, p json,
-                                                                    h text)
+SELECT t, c, e, ts, p, h, COALESCE(r, %b)
+  FROM json_to_recordset(%b::json) AS u(t text, c bigint, e text, ts timestamptz, p json, h text, r timestamptz)
 ON CONFLICT (transaction_id) DO NOTHING
 RETURNING transaction_id, id
 """
 
+# With each customer, its test clock's time (NULL for a real customer), so simulated customers cost no extra query.
 _RESOLVE_CUSTOMERS = """
-SELECT external_id, id FROM contracts_customer WHERE external_id = ANY(%b)
+SELECT c.external_id, c.id, k.frozen_time FROM contracts_customer c
+  LEFT JOIN contracts_testclock k ON k.id = c.test_clock_id WHERE c.external_id = ANY(%b)
 UNION ALL
-SELECT alias, customer_id FROM contracts_customeralias WHERE alias = ANY(%b)
+SELECT a.alias, a.customer_id, k.frozen_time FROM contracts_customeralias a
+  JOIN contracts_customer c ON c.id = a.customer_id
+  LEFT JOIN contracts_testclock k ON k.id = c.test_clock_id WHERE a.alias = ANY(%b)
 """
 
 
@@ -83,10 +87,19 @@ def usage_events_ingest(
         by_type, pending = rollups.metric_cache.get(cursor)
         refs = sorted({e["customer"] for e in events if isinstance(e, dict) and isinstance(e.get("customer"), str)})
         cursor.execute(_RESOLVE_CUSTOMERS, [refs, refs])
-        customers = dict(cursor.fetchall())
+        customers: dict[str, int] = {}
+        clock_times: dict[int, dt.datetime] = {}  # customers on a test clock live at its time
+        for ref, customer_id, frozen_time in cursor.fetchall():
+            customers[ref] = customer_id
+            if frozen_time is not None:
+                clock_times[customer_id] = frozen_time
 
         validator = BatchValidator(
-            limits=limits(max_age=max_age), now=received_at, customers=customers, metrics=by_type
+            limits=limits(max_age=max_age),
+            now=received_at,
+            customers=customers,
+            metrics=by_type,
+            clock_times=clock_times,
         )
         checked = [validator.check(index, raw) for index, raw in enumerate(events)]
         candidates = sorted((c for c in checked if isinstance(c, Candidate)), key=lambda c: c.transaction_id)
@@ -110,6 +123,7 @@ def usage_events_ingest(
                     "ts": c.timestamp,
                     "p": orjson.Fragment(c.properties_json),
                     "h": c.payload_hash,
+                    **({"r": clock_times[c.customer_id]} if c.customer_id in clock_times else {}),
                 }
                 for c in candidates
             ]
@@ -181,3 +195,12 @@ def _build_pending(metric_ids: set[int]) -> None:
 
     for metric_id in sorted(metric_ids):
         build_rollups.delay(metric_id)
+
+
+@transaction.atomic
+def usage_customers_delete(*, customer_ids: list[int]) -> int:
+    """Delete the usage of simulated customers (a test clock's), raw events and their rollups; returns the events."""
+    for model in (RollupDelta, UniqueValueDelta, UniqueValue, UsageRollup):
+        model.objects.filter(customer_id__in=customer_ids).delete()
+    deleted, _ = UsageEvent.objects.filter(customer_id__in=customer_ids).delete()
+    return deleted

@@ -10,7 +10,7 @@ from billing.api.invoices import InvoiceMoneyField, _invoice_get
 from billing.models import CreditNote
 from billing.services.credit_notes import credit_note_create
 from catalog.api.fields import rate_input, reason_input
-from revops import clock
+from contracts.services.clocks import customer_now
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
 from revops.errors import ValidationError
@@ -70,6 +70,10 @@ class InvoiceCreditNotesApi(ApiView):
                     raise ValidationError(f"the invoice has no line {item['line']}", field=f"lines.{index}.line")
                 chosen.append((line, item["amount"]))
         note = credit_note_create(
-            invoice=invoice, reason=data.validated_data["reason"], as_of=clock.now(), actor=request.user, lines=chosen
+            invoice=invoice,
+            reason=data.validated_data["reason"],
+            as_of=customer_now(invoice.customer),
+            actor=request.user,
+            lines=chosen,
         )
         return Response(CreditNoteOutput(note).data, status=status.HTTP_201_CREATED)

@@ -1,8 +1,9 @@
 """Invoice API: list and read invoices; compute a contract's draft for a period; recompute a draft;
 finalize, void and mark paid.
 
-Every write is one service call (`billing.services.invoices`) as of the project clock's now, with the
-caller as actor. Money is a decimal string with exactly its currency's minor-unit digits ("440.00").
+Every write is one service call (`billing.services.invoices`) as of the customer's now (its test clock's time if
+it has one), with the caller as actor. Money is a decimal string with exactly its currency's minor-unit digits
+("440.00").
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Lin
 from billing.services import invoices as services
 from catalog.api.fields import IDEMPOTENCY, NamedChoiceField, decimal_output, reason_input
 from contracts import selectors as contract_selectors
-from revops import clock
+from contracts.services.clocks import customer_now
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -155,7 +156,7 @@ class InvoiceOutput(serializers.ModelSerializer):
         ]
 
     def get_overdue(self, obj: Invoice) -> bool:
-        return obj.is_overdue(clock.today())
+        return obj.is_overdue(customer_now(obj.customer).date())
 
 
 class InvoiceDetailOutput(InvoiceOutput):
@@ -187,7 +188,7 @@ class InvoiceMarkPaidInput(StrictInput):
 
 
 def _invoices() -> QuerySet[Invoice]:
-    return Invoice.objects.select_related("customer")
+    return Invoice.objects.select_related("customer__test_clock")
 
 
 def _invoice_get(pk: int) -> Invoice:
@@ -266,7 +267,9 @@ class ContractInvoiceComputeApi(ApiView):
                 code="not_a_period_start",
                 field="period_start",
             )
-        invoice = services.invoice_compute(contract=contract, period=period, as_of=clock.now(), actor=request.user)
+        invoice = services.invoice_compute(
+            contract=contract, period=period, as_of=customer_now(contract.customer), actor=request.user
+        )
         return Response(_detail(invoice.pk))
 
 
@@ -281,7 +284,8 @@ class InvoiceRecomputeApi(ApiView):
         tags=TAGS,
     )
     def post(self, request, pk: int):
-        services.invoice_recompute(invoice=_invoice_get(pk), as_of=clock.now(), actor=request.user)
+        invoice = _invoice_get(pk)
+        services.invoice_recompute(invoice=invoice, as_of=customer_now(invoice.customer), actor=request.user)
         return Response(_detail(pk))
 
 
@@ -297,7 +301,7 @@ class InvoiceFinalizeApi(ApiView):
     )
     def post(self, request, pk: int):
         invoice = _invoice_get(pk)
-        services.invoice_finalize(invoice=invoice, as_of=clock.now(), actor=request.user)
+        services.invoice_finalize(invoice=invoice, as_of=customer_now(invoice.customer), actor=request.user)
         return Response(_detail(pk))
 
 
@@ -316,7 +320,10 @@ class InvoiceVoidApi(ApiView):
         data = InvoiceVoidInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.invoice_void(
-            invoice=invoice, reason=data.validated_data["reason"], as_of=clock.now(), actor=request.user
+            invoice=invoice,
+            reason=data.validated_data["reason"],
+            as_of=customer_now(invoice.customer),
+            actor=request.user,
         )
         return Response(_detail(pk))
 
@@ -336,6 +343,9 @@ class InvoiceMarkPaidApi(ApiView):
         data = InvoiceMarkPaidInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.invoice_mark_paid(
-            invoice=invoice, reference=data.validated_data["reference"], as_of=clock.now(), actor=request.user
+            invoice=invoice,
+            reference=data.validated_data["reference"],
+            as_of=customer_now(invoice.customer),
+            actor=request.user,
         )
         return Response(_detail(pk))

@@ -390,7 +390,10 @@ def seal(invoice: Invoice, *, as_of: dt.datetime, actor: AbstractBaseUser | None
     render its PDF and tell subscribers. Every kind of invoice (period or off-cycle) ends here."""
     invoice.zero_total = invoice.total == 0
     if not invoice.zero_total:
-        invoice.series = f"{settings.REVOPS_INVOICE_PREFIX}-{as_of.year}"
+        prefix = settings.REVOPS_INVOICE_PREFIX
+        if invoice.customer.test_clock_id is not None:  # simulated: never a number of the real gapless series
+            prefix = f"TEST-{prefix}"
+        invoice.series = f"{prefix}-{as_of.year}"
         invoice.number = _next_number(invoice.series)
     invoice.status = InvoiceStatus.FINALIZED
     invoice.finalized_at = as_of

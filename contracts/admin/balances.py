@@ -19,7 +19,7 @@ from contracts.admin.display import amount_in
 from contracts.admin.pages import ActionForm, ActionPagesMixin
 from contracts.models import Balance, BalanceKind, LedgerEntry
 from contracts.services import balances as services
-from revops import clock
+from contracts.services.clocks import customer_now
 
 
 def with_remaining(balances):
@@ -147,7 +147,11 @@ class BalanceAdmin(ActionPagesMixin, ServiceAdmin):
 
         def perform(data: dict[str, Any]) -> str:
             services.balance_adjust(
-                balance=balance, amount=data["amount"], as_of=clock.now(), actor=request.user, reason=data["reason"]
+                balance=balance,
+                amount=data["amount"],
+                as_of=customer_now(balance.contract.customer),
+                actor=request.user,
+                reason=data["reason"],
             )
             return f"Adjusted {balance} by {amount_in(data['amount'], balance.contract.currency)}."
 
@@ -167,7 +171,12 @@ class BalanceAdmin(ActionPagesMixin, ServiceAdmin):
         balance = self._acting_on(request, object_id)
 
         def perform(data: dict[str, Any]) -> str:
-            services.balance_void(balance=balance, as_of=clock.now(), actor=request.user, reason=data["reason"])
+            services.balance_void(
+                balance=balance,
+                as_of=customer_now(balance.contract.customer),
+                actor=request.user,
+                reason=data["reason"],
+            )
             return f"Voided what was left of {balance} ({amount_in(balance.remaining, balance.contract.currency)})."
 
         return self.action_page(

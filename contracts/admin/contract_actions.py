@@ -21,6 +21,7 @@ from contracts.admin.terms import TermsEditor
 from contracts.models import BalanceKind, ChangeTiming, Contract
 from contracts.services import balances as balance_services
 from contracts.services import contracts as services
+from contracts.services.clocks import customer_now
 from revops import clock
 from revops.errors import DomainError
 
@@ -214,7 +215,7 @@ class ContractActionsMixin:
                 timing=data["timing"],
                 actor=request.user,
                 reason=data["reason"],
-                as_of=clock.now(),
+                as_of=customer_now(contract.customer),
             )
             return f"{grouped(change.quantity)} x {change.product.code} from {change.effective_date}."
 
@@ -242,7 +243,7 @@ class ContractActionsMixin:
                 amount=data["amount"],
                 starts_on=data["starts_on"],
                 expires_on=data["expires_on"],
-                as_of=clock.now(),
+                as_of=customer_now(contract.customer),
                 actor=request.user,
                 priority=data["priority"],
                 product=data.get("product"),

@@ -23,6 +23,7 @@ class CustomerForm(forms.ModelForm):
             "timezone",
             "metadata",
             *TAX_FIELDS,
+            "test_clock",
         ]
 
     def clean(self):
@@ -30,7 +31,9 @@ class CustomerForm(forms.ModelForm):
         try:
             # The tax fields are checked together (an exemption needs its reason), so all go when one changed.
             tax = set(TAX_FIELDS) if set(TAX_FIELDS) & set(self.changed_data) else set()
-            services.customer_clean_fields({k: v for k, v in cleaned.items() if k in self.changed_data or k in tax})
+            services.customer_clean_fields(
+                {k: v for k, v in cleaned.items() if (k in self.changed_data or k in tax) and k != "test_clock"}
+            )
         except DomainError as exc:
             for field, problems in exc.fields.items():
                 self.add_error(field if field in self.fields else None, problems)
@@ -73,11 +76,13 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
     list_display = ["name", "external_id", "currency", "timezone", "billing_email", "created_at"]
     search_fields = ["name", "external_id", "billing_email", "tax_id"]
-    list_filter = ["currency"]
+    list_filter = ["currency", "test_clock"]
 
     def get_readonly_fields(self, request, obj=None):
         # The id systems know a customer by, and the currency its invoices are in, never change.
-        return ["external_id", "currency", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        if obj:  # a clock is joined at creation (or over the API while nothing is final)
+            return ["external_id", "currency", "test_clock", "created_at", "updated_at"]
+        return ["created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}

@@ -1,7 +1,7 @@
 """Balance API: a contract's prepaid commitments and credit grants, their ledgers, adjustments and voids.
 
 What a balance holds is the sum of its ledger; every output shows it as `remaining`. Movements are
-made as of the project clock's now.
+made as of the customer's now (its test clock's time, if it has one).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from contracts import selectors
 from contracts.api.common import balance_kind, entry_kind, money_input, product_field, product_output, username_output
 from contracts.models import Balance, LedgerEntry
 from contracts.services import balances as services
-from revops import clock
+from contracts.services.clocks import customer_now
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -132,7 +132,9 @@ class BalanceListCreateApi(ApiView):
         data = BalanceCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        balance = services.balance_grant(contract=contract, as_of=clock.now(), actor=request.user, **fields)
+        balance = services.balance_grant(
+            contract=contract, as_of=customer_now(contract.customer), actor=request.user, **fields
+        )
         created = _with_remaining(Balance.objects.filter(pk=balance.pk)).get()
         return Response(BalanceOutput(created).data, status=status.HTTP_201_CREATED)
 
@@ -165,7 +167,9 @@ class BalanceAdjustApi(ApiView):
         balance = _balance_of(pk, balance_id)
         data = BalanceAdjustInput(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.balance_adjust(balance=balance, as_of=clock.now(), actor=request.user, **data.validated_data)
+        entry = services.balance_adjust(
+            balance=balance, as_of=customer_now(balance.contract.customer), actor=request.user, **data.validated_data
+        )
         return Response(_movement(entry))
 
 
@@ -183,5 +187,7 @@ class BalanceVoidApi(ApiView):
         balance = _balance_of(pk, balance_id)
         data = BalanceVoidInput(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.balance_void(balance=balance, as_of=clock.now(), actor=request.user, **data.validated_data)
+        entry = services.balance_void(
+            balance=balance, as_of=customer_now(balance.contract.customer), actor=request.user, **data.validated_data
+        )
         return Response(_movement(entry))

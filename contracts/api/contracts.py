@@ -31,7 +31,7 @@ from contracts.api.terms import (
 from contracts.models import Contract, Customer
 from contracts.selectors import ContractSnapshot
 from contracts.services import contracts as services
-from revops import clock
+from contracts.services.clocks import customer_now
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -223,7 +223,7 @@ class ContractDetailApi(ApiView):
         contract = selectors.contract_get(pk=pk)
         query = ContractDetailQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        day: dt.date = query.validated_data.get("as_of") or clock.today()
+        day: dt.date = query.validated_data.get("as_of") or customer_now(contract.customer).date()
         return Response(_detail(selectors.contract_as_of(contract, day)))
 
 

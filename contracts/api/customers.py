@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from catalog.api.fields import IDEMPOTENCY
 from contracts import selectors, services
-from contracts.models import Customer
+from contracts.models import Customer, TestClock
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -31,9 +31,11 @@ class CustomerOutput(serializers.ModelSerializer):
             "tax_exempt",
             "tax_exempt_reason",
             "tax_rate_percent",
+            "test_clock",
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {"test_clock": {"help_text": "the test clock it lives on (a simulated customer), or null"}}
 
 
 class CustomerCreateInput(StrictInput):
@@ -52,6 +54,11 @@ class CustomerCreateInput(StrictInput):
     tax_exempt_reason = serializers.CharField(required=False, allow_blank=True, help_text="needed when exempt")
     tax_rate_percent = serializers.DecimalField(
         max_digits=8, decimal_places=4, required=False, allow_null=True, help_text="customer-specific rate (%)"
+    )
+    test_clock = serializers.PrimaryKeyRelatedField(
+        queryset=TestClock.objects.all(),
+        required=False,
+        help_text="a test clock's id: the customer is simulated and lives at the clock's time",
     )
     reason = serializers.CharField(required=False, max_length=500, help_text="why; kept in the history")
 

@@ -16,7 +16,7 @@ from contracts import selectors
 from contracts.api.common import change_timing, product_field, product_output, username_output
 from contracts.models import SubscriptionChange
 from contracts.services import contracts as services
-from revops import clock
+from contracts.services.clocks import customer_now
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
 
@@ -83,7 +83,7 @@ class SubscriptionListCreateApi(ApiView):
         data = SubscriptionChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.subscription_change(
-            contract=contract, actor=request.user, as_of=clock.now(), **data.validated_data
+            contract=contract, actor=request.user, as_of=customer_now(contract.customer), **data.validated_data
         )
         return Response(SubscriptionChangeOutput(change).data, status=status.HTTP_201_CREATED)
 
@@ -102,5 +102,7 @@ class PlanChangeCreateApi(ApiView):
         contract = selectors.contract_get(pk=pk)
         data = PlanChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        old, new = services.plan_change(contract=contract, actor=request.user, as_of=clock.now(), **data.validated_data)
+        old, new = services.plan_change(
+            contract=contract, actor=request.user, as_of=customer_now(contract.customer), **data.validated_data
+        )
         return Response(PlanChangeOutput({"old": old, "new": new}).data, status=status.HTTP_201_CREATED)

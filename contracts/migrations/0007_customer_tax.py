@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contracts', '0005_balance_rolled_over_from'),
+        ('contracts', '0006_test_clocks'),
     ]
 
     operations = [

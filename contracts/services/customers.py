@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
-from contracts.models import Customer, CustomerAlias, external_id_validator
+from contracts.models import Customer, CustomerAlias, TestClock, external_id_validator
 from contracts.tax_fields import TAX_FIELDS, tax_field_problems
 from revops.errors import ValidationError
 from revops.history import stamp
@@ -57,6 +57,7 @@ def customer_create(
     currency: str,
     actor: AbstractBaseUser | None,
     reason: str = "customer created",
+    test_clock: TestClock | None = None,
     **optional: Any,
 ) -> Customer:
     unknown = set(optional) - set(_EDITABLE)
@@ -72,7 +73,7 @@ def customer_create(
             code="duplicate",
             field="external_id",
         )
-    customer = Customer(**fields)
+    customer = Customer(**fields, test_clock=test_clock)
     stamp(customer, actor=actor, reason=reason)
     customer.save()
     return customer

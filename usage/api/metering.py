@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import rate_card_get, version_effective_on, version_get
 from contracts.selectors import customer_get
+from contracts.services.clocks import customer_now
 from revops import clock
 from revops.api.errors import error_body
 from revops.errors import ValidationError
@@ -248,8 +249,8 @@ class CurrentUsageApi(APIView):
         tags=["usage"],
     )
     def get(self, request, external_id: str):
-        now = clock.now()
         customer = customer_get(external_id=external_id)
+        now = customer_now(customer)
         version = None
         if request.query_params.get("rate_card"):
             card = rate_card_get(code=request.query_params["rate_card"])

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from contracts import selectors as contract_selectors
 from contracts.api.previews import ContractPreviewOutput, preview_data
-from revops import clock
+from contracts.services.clocks import customer_now
 from revops.api.views import ApiView
 from revops.models import ApiScope
 from usage.selectors import contract_usage_quantities
@@ -27,7 +27,7 @@ class UpcomingInvoiceApi(ApiView):
     @extend_schema(operation_id="contracts_upcoming_invoice", responses=ContractPreviewOutput, tags=["contracts"])
     def get(self, request, pk: int):
         contract = contract_selectors.contract_get(pk=pk)
-        today = clock.now().astimezone(zoneinfo.ZoneInfo(contract.customer.timezone)).date()
+        today = customer_now(contract.customer).astimezone(zoneinfo.ZoneInfo(contract.customer.timezone)).date()
         period = contract_selectors.contract_period(contract, today)
         usage = contract_usage_quantities(contract, period)
         lines = contract_selectors.contract_preview(contract=contract, period=period, usage=usage)

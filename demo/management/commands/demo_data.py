@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from billing.services.runs import invoice_run
 from demo.catalog import load_catalog
+from demo.clock import load_clock_demo
 from demo.contracts import load_contracts
 from demo.customers import load_customers
 from demo.usage import load_usage
@@ -29,4 +30,7 @@ class Command(BaseCommand):
         )
         if not skip_invoices:  # the months already over, invoiced (with PDFs) as the period close would
             summary += f", {invoice_run(as_of=now).invoices_made} invoices finalized"
+            simulated = load_clock_demo(actor=None)
+            if simulated is not None:
+                summary += f"; test clock {simulated.name!r} advanced to {simulated.frozen_time:%Y-%m-%d}"
         self.stdout.write(summary)
