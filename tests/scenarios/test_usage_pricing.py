@@ -112,6 +112,7 @@ def test_included_usage_is_free_and_the_overage_is_billed(api):
     # February: 7,000 credits, all included: 0.00; platform 200.00.
     assert lines(february) == [("subscription", "platform", "200.00"), ("usage", "credits", "0.00")]
     assert summary(february) == ("2027-02-01", "2027-03-01", "finalized", "200.00")
-    # March: no usage at all: a usage line of 0.00 (the customer sees it measured) and the platform fee.
-    assert lines(march) == [("subscription", "platform", "200.00"), ("usage", "credits", "0.00")]
+    # March: no usage at all: only the platform fee (an empty usage line is left off; February's stays, because
+    # usage was measured there even though the included units covered it).
+    assert lines(march) == [("subscription", "platform", "200.00")]
     assert summary(march) == ("2027-03-01", "2027-04-01", "finalized", "200.00")
