@@ -257,7 +257,8 @@ def _apply_balances(
 
 
 def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> Invoice:
-    invoice.lines.all().delete()
+    if invoice.computed_at is not None:  # never computed: no lines to clear (saves queries in a period close)
+        invoice.lines.all().delete()
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -325,8 +326,10 @@ def invoice_recompute(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBa
 
 
 def _next_number(series: str) -> str:
-    counter, _ = InvoiceCounter.objects.get_or_create(series=series)
-    counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter = InvoiceCounter.objects.select_for_update().filter(series=series).first()
+    if counter is None:  # the series' first number
+        counter, _ = InvoiceCounter.objects.get_or_create(series=series)
+        counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
     number = counter.next_number
     counter.next_number = number + 1
     counter.save(update_fields=["next_number"])

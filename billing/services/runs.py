@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.expressions import CombinedExpression
 
@@ -38,6 +38,7 @@ from billing.models import (
 )
 from billing.services.invoices import invoice_compute, invoice_finalize
 from contracts.models import Contract, ContractStatus
+from contracts.prefetch import contracts_prefetched
 from contracts.selectors import contract_period
 from revops import clock
 from revops.errors import Conflict, DomainError, ValidationError
@@ -194,10 +195,11 @@ def invoice_run_chunk_close(
             for c in Contract.objects.filter(pk__in=todo).select_related("customer", "rate_card", "pinned_version")
         }
         existing = _existing_invoices(todo)
-        for position, contract_id in enumerate(todo, start=chunk.position + 1):
-            _close_one(chunk, position, contracts.get(contract_id), contract_id, existing.get(contract_id, {}))
-            if on_contract:
-                on_contract(1)
+        with contracts_prefetched(contracts.values()):  # terms, prices and usage read once for the chunk
+            for position, contract_id in enumerate(todo, start=chunk.position + 1):
+                _close_one(chunk, position, contracts.get(contract_id), contract_id, existing.get(contract_id, {}))
+                if on_contract:
+                    on_contract(1)
     except Exception as exc:  # the chunk could not go on (database gone, a bug): recorded, picked up by a rerun
         logger.exception("invoice run %s chunk %s failed", run.pk, chunk.number)
         _chunk_end(chunk, status=ChunkStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -206,12 +208,14 @@ def invoice_run_chunk_close(
     return chunk
 
 
-def _existing_invoices(contract_ids: list[int]) -> dict[int, dict[dt.date, str]]:
-    """Per contract, the status of each period's invoice: one query for the whole chunk."""
-    found: dict[int, dict[dt.date, str]] = {}
-    rows = Invoice.objects.filter(contract_id__in=contract_ids).values_list("contract_id", "period_start", "status")
-    for contract_id, period_start, status in rows:
-        found.setdefault(contract_id, {})[period_start] = status
+def _existing_invoices(contract_ids: list[int]) -> dict[int, dict[dt.date, tuple[int, str]]]:
+    """Per contract, the id and status of each period's invoice: one query for the whole chunk."""
+    found: dict[int, dict[dt.date, tuple[int, str]]] = {}
+    rows = Invoice.objects.filter(contract_id__in=contract_ids).values_list(
+        "contract_id", "period_start", "pk", "status"
+    )
+    for contract_id, period_start, pk, status in rows:
+        found.setdefault(contract_id, {})[period_start] = (pk, status)
     return found
 
 
@@ -239,8 +243,9 @@ def _close_contract(contract: Contract, *, as_of: dt.datetime, actor, existing: 
     kept). A draft still in its grace is (re)computed; one past it is finalized, which computes it, so an
     invoice is computed once per run, not twice."""
     outcome = _Outcome()
+    existing_ids = {start: Invoice(pk=pk) for start, (pk, _) in existing.items()}
     for period in closed_periods(contract, as_of):
-        status = existing.get(period.start)
+        status = existing[period.start][1] if period.start in existing else None
         if status is not None and status != InvoiceStatus.DRAFT:
             continue
         _, ends_at = period_bounds_utc(period, contract.customer.timezone)
@@ -248,20 +253,22 @@ def _close_contract(contract: Contract, *, as_of: dt.datetime, actor, existing: 
             if ends_at + _grace() > as_of:
                 invoice_compute(contract=contract, period=period, as_of=as_of, actor=actor)
             else:
-                with transaction.atomic():
-                    invoice, _ = Invoice.objects.get_or_create(
+                with transaction.atomic():  # a draft that could not be finalized is not left behind empty
+                    invoice = existing_ids.get(period.start) or Invoice.objects.create(
                         contract=contract,
+                        customer=contract.customer,
                         period_start=period.start,
-                        defaults={
-                            "customer": contract.customer,
-                            "period_end": period.end,
-                            "currency": contract.currency,
-                        },
+                        period_end=period.end,
+                        currency=contract.currency,
                     )
                     invoice_finalize(invoice=invoice, as_of=as_of, actor=actor)
                 outcome.finalized += 1
         except DomainError as exc:
             outcome.failure = {"contract": contract.pk, "code": exc.code, "message": exc.message}
+            break
+        except IntegrityError:  # another run made this period's invoice meanwhile: that run closes it
+            message = f"another run made the invoice of {period.start} meanwhile; the next run finishes it"
+            outcome.failure = {"contract": contract.pk, "code": "conflict", "message": message}
             break
         outcome.created += status is None
     return outcome
