@@ -142,8 +142,11 @@ class InvoiceRun(models.Model):
     as_of = models.DateTimeField(help_text="the moment the run closed periods up to")
     contracts_total = models.PositiveIntegerField(default=0)
     contracts_done = models.PositiveIntegerField(default=0)
-    invoices_created = models.PositiveIntegerField(default=0, help_text="invoices this run made (new drafts)")
-    invoices_made = models.PositiveIntegerField(default=0, help_text="invoices this run finalized")
+    invoices_created = models.PositiveIntegerField("invoices made", default=0, help_text="new invoices this run made")
+    # The name predates the split into made and finalized; callers read it as the invoices finalized.
+    invoices_made = models.PositiveIntegerField(
+        "invoices finalized", default=0, help_text="invoices this run finalized"
+    )
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list, blank=True)

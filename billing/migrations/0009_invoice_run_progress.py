@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invoicerun',
             name='invoices_created',
-            field=models.PositiveIntegerField(default=0, help_text='invoices this run made (new drafts)'),
+            field=models.PositiveIntegerField(default=0, help_text='new invoices this run made', verbose_name='invoices made'),
         ),
         migrations.AddField(
             model_name='invoicerun',
@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='invoicerun',
             name='invoices_made',
-            field=models.PositiveIntegerField(default=0, help_text='invoices this run finalized'),
+            field=models.PositiveIntegerField(default=0, help_text='invoices this run finalized', verbose_name='invoices finalized'),
         ),
         migrations.CreateModel(
             name='InvoiceRunChunk',
