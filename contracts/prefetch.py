@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Prefetch
 
 from contracts.models import (
+    Balance,
     Contract,
     ContractVersion,
     IncludedUsage,
@@ -35,6 +36,7 @@ class Batch:
     customer_ids: list[int]
     _versions: dict[int, list[ContractVersion]] | None = None
     _changes: dict[int, list[SubscriptionChange]] | None = None
+    _with_balances: set[int] | None = None
     memo: dict[Any, Any] = field(default_factory=dict)  # what selectors worked out once for the batch
 
     def versions(self, contract_id: int) -> list[ContractVersion]:
@@ -67,6 +69,13 @@ class Batch:
             for change in rows:
                 self._changes[change.contract_id].append(change)
         return self._changes[contract_id]
+
+    def has_balances(self, contract_id: int) -> bool:
+        """Whether the contract has any commitment or credit (most have none: their invoices skip those reads)."""
+        if self._with_balances is None:
+            rows = Balance.objects.filter(contract_id__in=self.contract_ids).values_list("contract_id", flat=True)
+            self._with_balances = set(rows)
+        return contract_id in self._with_balances
 
 
 _batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("contracts_batch", default=None)

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, LineKind
 from catalog.models import Product, ProductKind
 from contracts.models import Balance, BalanceKind, Contract
+from contracts.prefetch import batch_for
 from contracts.selectors import contract_preview
 from contracts.services import balances as balance_services
 from revops.errors import Conflict, ValidationError
@@ -148,6 +149,8 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
 def _commit_purchases(contract: Contract, period: Period) -> list[LineDraft]:
     """Prepaid commitments are invoiced up front: on the invoice of the period their access starts in,
     unless an invoice that is no longer a draft has billed them already."""
+    if (batch := batch_for(contract)) and not batch.has_balances(contract.pk):
+        return []
     billed = InvoiceLine.objects.filter(kind=LineKind.COMMIT_PURCHASE, invoice__contract=contract).exclude(
         invoice__status=InvoiceStatus.DRAFT
     )
@@ -197,6 +200,8 @@ def _apply_balances(
     is left, soonest expiry first. With `draw`, the draw-downs are written to the ledger (under row
     locks); otherwise they are simulated from what the balances hold now (a draft).
     """
+    if (batch := batch_for(contract)) and not batch.has_balances(contract.pk):
+        return []
     on = period.end - dt.timedelta(days=1)
     applied: list[LineDraft] = []
     by_product: dict[int, Decimal] = {}

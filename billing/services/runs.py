@@ -313,19 +313,17 @@ def _chunk_end(chunk: InvoiceRunChunk, *, status: str, error: str = "") -> None:
 
 
 def invoice_run_resume(*, run: InvoiceRun, now: dt.datetime, stale_after: dt.timedelta = STALE_AFTER) -> list[int]:
-    """Queue again the chunks of `run` that are not done: failed ones, pending ones (a lost message) and running
-    ones whose worker stopped beating. The run is running again until they end. Returns the chunk ids queued."""
+    """Queue again the chunks of `run` that are not done: failed ones, running ones whose worker stopped beating,
+    and pending ones if the run made no progress for `stale_after` (lost messages). The run is running again
+    until they end. Returns the chunk ids queued."""
     with transaction.atomic():
         run = InvoiceRun.objects.select_for_update().get(pk=run.pk)
-        chunks = list(
-            run.chunks.select_for_update()
-            .filter(
-                Q(status=ChunkStatus.FAILED)
-                | Q(status=ChunkStatus.PENDING, queued_at__lt=now - stale_after)
-                | Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=now - stale_after)
-            )
-            .order_by("number")
-        )
+        stalled = Q(status=ChunkStatus.FAILED) | Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=now - stale_after)
+        # Pending chunks wait their turn in the queue; only when the whole run has not moved for a while are
+        # their messages taken to be lost (a duplicate message is harmless: the chunk is claimed once).
+        if run.updated_at is None or run.updated_at < now - stale_after:
+            stalled |= Q(status=ChunkStatus.PENDING, queued_at__lt=now - stale_after)
+        chunks = list(run.chunks.select_for_update().filter(stalled).order_by("number"))
         if not chunks:
             if run.status != RunStatus.RUNNING and run.chunks.exclude(status=ChunkStatus.DONE).exists():
                 raise Conflict(f"{run} has chunks still in progress", code="run_in_progress")

@@ -202,3 +202,19 @@ def test_the_command_can_run_through_the_workers(contract, capsys):
     out = capsys.readouterr().out
     assert "3 contracts in 2 chunks queued" in out
     assert "finished: 3/3 contracts, 6 invoices made, 6 invoices finalized, 0 failures" in out
+
+
+def test_lost_messages_are_queued_again_only_once_the_run_has_stopped_moving(
+    contract, django_capture_on_commit_callbacks
+):
+    contracts = more_contracts(contract, [1, 2])
+    run = invoice_run_create(as_of=AS_OF, contracts=contracts, chunk_size=2)  # queued, but the messages are lost
+    first = run.chunks.order_by("number").first()
+    invoice_run_chunk_close(chunk_id=first.pk)  # one chunk was closed: the run moved just now
+    run.refresh_from_db()
+    assert invoice_runs_sweep(now=run.updated_at + STALE_AFTER / 2) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = invoice_runs_sweep(now=run.updated_at + STALE_AFTER * 2)
+    assert len(queued) == 1
+    run.refresh_from_db()
+    assert (run.status, run.contracts_done, run.chunks_done, run.invoices_made) == ("finished", 3, 2, 9)
