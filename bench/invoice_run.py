@@ -294,8 +294,9 @@ def process_cpu(pids: list[int]) -> float:
 
 
 def postgres_cpu() -> float:
-    """CPU seconds of this database's PostgreSQL server (its postmaster and the backends under it), not of
-    other servers on the machine. Falls back to every postgres process if the server is not found."""
+    """CPU seconds of this database's PostgreSQL server, not of other servers on the machine: its postmaster,
+    its live backends, and the backends that already ended (a worker connects per task; their time is added
+    to the postmaster's children times when they exit). Falls back to every postgres process."""
     import psutil
     from django.db import connection
 
@@ -306,7 +307,9 @@ def postgres_cpu() -> float:
         server = backend.parent()
     except psutil.NoSuchProcess:
         return common.cpu_seconds()["postgres"]
-    return process_cpu([server.pid] + [p.pid for p in server.children(recursive=True)])
+    times = server.cpu_times()
+    ended = times.children_user + times.children_system
+    return ended + process_cpu([server.pid] + [p.pid for p in server.children(recursive=True)])
 
 
 def queue_purge(queue: str) -> None:
