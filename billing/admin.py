@@ -309,6 +309,6 @@ class InvoiceCounterAdmin(admin.ModelAdmin):
         return False
 
 
-from billing import tax_admin  # noqa: E402,F401  (registers the tax rate admin)
+from billing import run_admin, tax_admin  # noqa: E402,F401  (register the period-close run and tax rate admins)
 from billing.revenue import admin as revenue_admin  # noqa: E402,F401  (the finance reports, under Billing)
 from billing.webhooks import admin as webhooks_admin  # noqa: E402,F401  (registers the webhook admins)

@@ -10,6 +10,7 @@ finalized invoice's amounts or lines; only its payment status and a void may sti
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -148,24 +149,79 @@ class InvoiceCounter(models.Model):
         return f"{self.series}: next {self.next_number}"
 
 
-class InvoiceRun(models.Model):
-    """One period close: which contracts it invoiced, so a rerun after a crash finishes what is missing."""
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
 
+
+class InvoiceRun(models.Model):
+    """One period close: its contracts are split into chunks that Celery workers close; the counters here are
+    raised atomically (F() updates) as each contract is done, so the admin and the command can follow it."""
+
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="the last progress recorded")
     as_of = models.DateTimeField(help_text="the moment the run closed periods up to")
     contracts_total = models.PositiveIntegerField(default=0)
-    invoices_made = models.PositiveIntegerField(default=0)
+    contracts_done = models.PositiveIntegerField(default=0)
+    invoices_created = models.PositiveIntegerField("invoices made", default=0, help_text="new invoices this run made")
+    # The name predates the split into made and finalized; callers read it as the invoices finalized.
+    invoices_made = models.PositiveIntegerField(
+        "invoices finalized", default=0, help_text="invoices this run finalized"
+    )
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
-        ordering = ["-started_at"]
+        ordering = ["-started_at", "-pk"]
 
     def __str__(self) -> str:
         return f"run {self.pk} as of {self.as_of:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent_done(self) -> int:
+        return 100 if not self.contracts_total else int(100 * self.contracts_done / self.contracts_total)
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class InvoiceRunChunk(models.Model):
+    """A slice of a run's contracts, closed by one task. `position` counts the contracts done, recorded in the
+    same transaction as each contract's invoices, so a chunk picked up again after a crash goes on from there."""
+
+    run = models.ForeignKey(InvoiceRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    contract_ids = ArrayField(models.BigIntegerField())
+    position = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="invoicerunchunk_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "running", "done", "failed"]), name="invoicerunchunk_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.number}"
 
 
 from billing.credit_notes import CreditNote, CreditNoteLine  # noqa: E402,F401

@@ -17,14 +17,29 @@ def render_invoice_pdf(invoice_id: int) -> int:
 
 @shared_task(name="billing.close_periods")
 def close_periods() -> int:
-    """Period close (hourly on beat): invoice every ended period, finalize drafts past their grace."""
-    from billing.services.runs import invoice_run
+    """Period close (hourly on beat): a run whose chunks the workers close. Returns the run's id."""
+    from billing.services.runs import invoice_run_start
     from revops import clock
 
-    return invoice_run(as_of=clock.now()).invoices_made
+    return invoice_run_start(as_of=clock.now()).pk
 
 
-from billing.webhooks.tasks import deliver_webhook, sweep_webhooks  # noqa: E402,F401
+@shared_task(name="billing.close_periods_chunk")
+def close_periods_chunk(chunk_id: int) -> int:
+    """Close one chunk of a run's contracts (a duplicate delivery of a chunk being worked on does nothing)."""
+    from billing.services.runs import invoice_run_chunk_close
+
+    chunk = invoice_run_chunk_close(chunk_id=chunk_id)
+    return chunk.position if chunk else 0
+
+
+@shared_task(name="billing.sweep_invoice_runs")
+def sweep_invoice_runs() -> int:
+    """Queue again the chunks of running runs whose worker died or whose message was lost (on beat)."""
+    from billing.services.runs import invoice_runs_sweep
+    from revops import clock
+
+    return len(invoice_runs_sweep(now=clock.now()))
 
 
 @shared_task(name="billing.expire_balances")
@@ -34,3 +49,6 @@ def expire_balances() -> int:
     from revops import clock
 
     return len(balances_expire_due(as_of=clock.now()))
+
+
+from billing.webhooks.tasks import deliver_webhook, sweep_webhooks  # noqa: E402,F401

@@ -14,6 +14,7 @@ from catalog.models import Product, RateCardVersion
 from catalog.selectors import version_effective_on, version_price_specs
 from contracts import pricing
 from contracts.models import Balance, Contract, ContractVersion, Customer, OverrideKind, SubscriptionChange
+from contracts.prefetch import batch_for
 from revops.errors import NotFound, ValidationError
 from revops.money import round_amount, rounding_mode
 from revops.periods import Period, period_containing, prorate, proration_fraction
@@ -45,7 +46,17 @@ def contract_get(*, pk: int) -> Contract:
 
 def contract_version_on(contract: Contract, day: dt.date) -> ContractVersion | None:
     """The terms in effect on `day`: the latest version that took effect on or before it."""
+    if batch := batch_for(contract):
+        in_effect = [v for v in batch.versions(contract.pk) if v.effective_from <= day]
+        return max(in_effect, key=lambda v: (v.effective_from, v.number), default=None)
     return contract.versions.filter(effective_from__lte=day).order_by("-effective_from").first()
+
+
+def _terms_on(contract: Contract, day: dt.date) -> ContractVersion:
+    """The version in effect on `day`, or the first one for a day before any took effect."""
+    if batch := batch_for(contract):
+        return contract_version_on(contract, day) or batch.versions(contract.pk)[0]
+    return contract_version_on(contract, day) or contract.versions.order_by("number").first()
 
 
 def contract_period(contract: Contract, day: dt.date) -> Period:
@@ -57,12 +68,15 @@ def subscription_segments(
 ) -> dict[Product, list[tuple[dt.date, dt.date, Decimal]]]:
     """Per subscribed product, the stretches of `period` at each quantity: [(start, end, quantity)], so fees
     can be prorated by day. Stretches at quantity 0 are left out. `excluding`: change ids read as not made."""
-    changes = list(
-        SubscriptionChange.objects.filter(contract=contract, effective_date__lt=period.end)
-        .exclude(pk__in=excluding)
-        .select_related("product")
-        .order_by("product_id", "effective_date", "pk")
-    )
+    if batch := batch_for(contract):
+        changes = [c for c in batch.changes(contract.pk) if c.effective_date < period.end and c.pk not in excluding]
+    else:
+        changes = list(
+            SubscriptionChange.objects.filter(contract=contract, effective_date__lt=period.end)
+            .exclude(pk__in=excluding)
+            .select_related("product")
+            .order_by("product_id", "effective_date", "pk")
+        )
     by_product: dict[int, list[SubscriptionChange]] = {}
     for change in changes:
         by_product.setdefault(change.product_id, []).append(change)
@@ -98,7 +112,16 @@ class ContractPrice:
 
 def contract_card_version(contract: Contract, period: Period) -> RateCardVersion:
     """The rate card version that prices `period`: the pinned one, or the one in effect when it starts."""
-    card_version = contract.pinned_version or version_effective_on(rate_card=contract.rate_card, day=period.start)
+    batch = batch_for(contract)
+    key = ("card_version", contract.rate_card_id, period.start)
+    if contract.pinned_version:
+        card_version = contract.pinned_version
+    elif batch and key in batch.memo:
+        card_version = batch.memo[key]
+    else:
+        card_version = version_effective_on(rate_card=contract.rate_card, day=period.start)
+        if batch:
+            batch.memo[key] = card_version
     if card_version is None:
         raise ValidationError(
             f"{contract.rate_card.code} has no version in effect on {period.start}", code="no_price_version"
@@ -113,12 +136,19 @@ def contract_price_specs(
     (pinned, or the one in effect when the period starts), the overrides and the included usage of
     the contract version in effect then. Billing, previews and experiments all price through this.
     `card_version` prices with another version instead (what-ifs: migrations, experiments)."""
+    batch = batch_for(contract)
+    key = ("prices", contract.pk, period, card_version.pk if card_version else None)
+    if batch and key in batch.memo:
+        return batch.memo[key]
     card_version = card_version or contract_card_version(contract, period)
-    terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
+    terms = _terms_on(contract, period.start)
     overrides = {o.product_id: o for o in terms.overrides.all()}
     included = {i.product_id: i.quantity for i in terms.included_usage.all()}
     prices: dict[str, ContractPrice] = {}
-    for code, (product, spec) in version_price_specs(card_version).items():
+    specs_key = ("specs", card_version.pk)
+    if batch and specs_key not in batch.memo:
+        batch.memo[specs_key] = version_price_specs(card_version)
+    for code, (product, spec) in (batch.memo[specs_key] if batch else version_price_specs(card_version)).items():
         override = overrides.get(product.pk) or overrides.get(None)
         if override is not None and not (list_prices and override.kind == OverrideKind.DISCOUNT):
             spec = pricing.apply_override(
@@ -133,6 +163,8 @@ def contract_price_specs(
         if allowance is not None and isinstance(spec, rating.PriceSpec):
             spec = pricing.with_included(spec, allowance)
         prices[code] = ContractPrice(product, spec, allowance)
+    if batch:
+        batch.memo[key] = prices
     return prices
 
 
@@ -214,7 +246,7 @@ def contract_preview(
     contract's terms (given quantities per usage product; per group value for dimensional prices), and a
     minimum-spend true-up. Balances are applied by billing, not here."""
     prices = contract_price_specs(contract, period, card_version=card_version, list_prices=list_prices)
-    terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
+    terms = _terms_on(contract, period.start)
     trial = terms.trials.first()
     trial_ends = trial.ends_on if trial and trial.ends_on > period.start else None
     lines = list(_fee_lines(contract, prices, period, trial_ends))

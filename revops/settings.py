@@ -211,6 +211,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The queue period-close chunks go to: a queue of their own keeps a close from waiting behind PDF renders.
+REVOPS_RUN_QUEUE = env.str("REVOPS_RUN_QUEUE", default="celery")
 
 # --- Demo login created by `manage.py bootstrap` (local use only).
 REVOPS_DEMO_USERNAME = env.str("REVOPS_DEMO_USERNAME", default="demo")

@@ -10,6 +10,7 @@ the reference aggregation in catalog/metrics.py.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from catalog.selectors import version_price_specs
 from catalog.services.metrics import definition_of
 from contracts import pricing
 from contracts.models import Contract, Customer
+from contracts.prefetch import batch_for
 from contracts.selectors import contract_active_on, contract_card_version, contract_period, contract_price_specs
 from revops.periods import Cadence, Period, period_bounds_utc, period_containing
 from usage import rollups
@@ -358,14 +360,66 @@ def contract_usage_quantities(contract: Contract, period: Period) -> dict[str, D
     prices), in the shape contract previews take. Used by migration previews and, later, billing."""
     start, end = period_bounds_utc(period, contract.customer.timezone)
     quantities: dict[str, Decimal | dict[str, Decimal]] = {}
+    batch = batch_for(contract)
     for code, price in contract_price_specs(contract, period).items():
         metric = price.product.metric
         if metric is None:
             continue
         key = price.spec.group_key if isinstance(price.spec, rating.DimensionalPriceSpec) else None
-        measured = metric_usage(customer_id=contract.customer_id, metric=metric, start=start, end=end, group_key=key)
+        if batch and metric.aggregation in ADDITIVE and _whole_hours(start, end):
+            measured = _batch_usage(batch, contract.customer_id, metric, start, end, key)
+        else:
+            measured = metric_usage(
+                customer_id=contract.customer_id, metric=metric, start=start, end=end, group_key=key
+            )
         if key is None:
             quantities[code] = measured.get("", GroupQuantity()).quantity
         else:
             quantities[code] = {group: q.quantity for group, q in measured.items()}
     return quantities
+
+
+def _whole_hours(start: dt.datetime, end: dt.datetime) -> bool:
+    return rollups.bucket_of(start) == start and rollups.bucket_of(end) == end and start < end
+
+
+def _batch_usage(batch, customer_id, metric, start, end, group_key) -> dict[str, GroupQuantity]:
+    """A count, sum or max metric's quantities for one customer of a batch (contracts/prefetch.py): the
+    rollups of every customer in the batch over [start, end) are read in one query, the first time asked."""
+    _ensure_rollups(metric, end)
+    memo_key = ("usage", start, end)
+    totals = batch.memo.get(memo_key)
+    if totals is None:
+        totals = batch.memo[memo_key] = _batch_rollups(batch.customer_ids, start, end)
+    result: dict[str, GroupQuantity] = {}
+    for groups, count, value_sum, value_max in totals.get((customer_id, metric.pk), ()):
+        value = groups.get(group_key) if group_key is not None else None
+        group = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+        quantity = {"count": Decimal(count), "sum": value_sum, "max": value_max}[metric.aggregation]
+        total = result.get(group)
+        if total is None:
+            result[group] = GroupQuantity(quantity=quantity, event_count=int(count))
+        else:
+            _merge(metric.aggregation, total, GroupQuantity(quantity=quantity, event_count=int(count)), later=True)
+    return result
+
+
+def _batch_rollups(customer_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[tuple[int, int], list]:
+    """(customer, metric) -> [(groups, event count, sum, max)] per group combination, rollups and deltas."""
+    where = "customer_id = ANY(%s) AND bucket >= %s AND bucket < %s"
+    columns = "customer_id, metric_id, groups, event_count, value_sum, value_max"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT customer_id, metric_id, groups, sum(event_count), sum(value_sum), max(value_max) FROM ("
+            f"SELECT {columns} FROM usage_usagerollup WHERE {where} "
+            f"UNION ALL SELECT {columns} FROM usage_rollupdelta WHERE {where}) r "
+            "GROUP BY customer_id, metric_id, groups",
+            [customer_ids, start, end, customer_ids, start, end],
+        )
+        rows = cursor.fetchall()
+    totals: dict[tuple[int, int], list] = {}
+    for customer_id, metric_id, groups, count, value_sum, value_max in rows:
+        if isinstance(groups, str):
+            groups = json.loads(groups)
+        totals.setdefault((customer_id, metric_id), []).append((groups, count, value_sum, value_max))
+    return totals

@@ -36,7 +36,7 @@ END $$ LANGUAGE plpgsql;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0008_revenue_schedules'),
+        ('billing', '0009_invoice_run_progress'),
         ('contracts', '0007_customer_tax'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -22,6 +22,7 @@ from billing.revenue.schedules import revenue_schedule_create
 from billing.webhooks.services import webhook_emit
 from catalog.models import Product, ProductKind
 from contracts.models import Balance, BalanceKind, Contract
+from contracts.prefetch import batch_for
 from contracts.selectors import contract_preview
 from contracts.services import balances as balance_services
 from revops.errors import Conflict, ValidationError
@@ -167,6 +168,8 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
 def _commit_purchases(contract: Contract, period: Period) -> list[LineDraft]:
     """Prepaid commitments are invoiced up front: on the invoice of the period their access starts in,
     unless an invoice that is no longer a draft has billed them already."""
+    if (batch := batch_for(contract)) and not batch.has_balances(contract.pk):
+        return []
     billed = InvoiceLine.objects.filter(kind=LineKind.COMMIT_PURCHASE, invoice__contract=contract).exclude(
         invoice__status=InvoiceStatus.DRAFT
     )
@@ -216,6 +219,8 @@ def _apply_balances(
     is left, soonest expiry first. With `draw`, the draw-downs are written to the ledger (under row
     locks); otherwise they are simulated from what the balances hold now (a draft).
     """
+    if (batch := batch_for(contract)) and not batch.has_balances(contract.pk):
+        return []
     on = period.end - dt.timedelta(days=1)
     applied: list[LineDraft] = []
     by_product: dict[int, Decimal] = {}
@@ -276,7 +281,8 @@ def _apply_balances(
 
 
 def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> Invoice:
-    invoice.lines.all().delete()
+    if invoice.computed_at is not None:  # never computed: no lines to clear (saves queries in a period close)
+        invoice.lines.all().delete()
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -359,8 +365,10 @@ def invoice_recompute(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBa
 
 
 def _next_number(series: str) -> str:
-    counter, _ = InvoiceCounter.objects.get_or_create(series=series)
-    counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter = InvoiceCounter.objects.select_for_update().filter(series=series).first()
+    if counter is None:  # the series' first number
+        counter, _ = InvoiceCounter.objects.get_or_create(series=series)
+        counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
     number = counter.next_number
     counter.next_number = number + 1
     counter.save(update_fields=["next_number"])

@@ -1,24 +1,55 @@
 """Period close: every contract whose period has ended gets its invoice; drafts past their grace finalize.
 
-A run is idempotent and resumable: the database allows one invoice per contract and period, so a
-rerun after a crash computes only what is missing and finalizes only what is still a draft. Each
-contract is its own transaction, so one contract's failure is recorded and the others go on.
+A run's contracts are split into chunks; each chunk is closed by one Celery task (`invoice_run_start`), or
+all of them one after another in this process (`invoice_run`, what test clocks and the demo call). Both go
+through `invoice_run_chunk_close`, so they make the same invoices.
+
+Idempotent and resumable: the database allows one invoice per contract and period, so closing a contract
+again computes only what is missing and finalizes only what is still a draft. Each contract is its own
+transaction, which also moves its chunk's position and raises the run's counters (F() updates): a chunk
+picked up again after its worker died goes on from the first contract not done, and counts nothing twice.
+A contract's failure is recorded on the run and the others go on. The run is marked finished by whichever
+chunk ends last.
+
+Timestamps of the run itself (started, heartbeat, finished) are wall-clock times of the work, read from
+the project clock; the business moment the periods are closed up to is `as_of`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q, Value
+from django.db.models.expressions import CombinedExpression
 
-from billing.models import Invoice, InvoiceKind, InvoiceRun, InvoiceStatus
+from billing.models import (
+    ChunkStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceRun,
+    InvoiceRunChunk,
+    InvoiceStatus,
+    RunStatus,
+)
 from billing.services.invoices import invoice_compute, invoice_finalize
 from contracts.models import Contract, ContractStatus
+from contracts.prefetch import contracts_prefetched
 from contracts.selectors import contract_period
-from revops.errors import DomainError
+from revops import clock
+from revops.errors import Conflict, DomainError, ValidationError
 from revops.periods import Period, period_bounds_utc
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 100
+# A running chunk whose heartbeat is older than this is taken to have lost its worker.
+STALE_AFTER = dt.timedelta(minutes=10)
 
 
 def closed_periods(contract: Contract, as_of: dt.datetime) -> list[Period]:
@@ -42,6 +73,46 @@ def _grace() -> dt.timedelta:
     return dt.timedelta(hours=settings.REVOPS_INVOICE_GRACE_HOURS)
 
 
+def _contracts_to_close() -> models.QuerySet[Contract]:
+    # Customers on a test clock live at the clock's time: only advancing their clock closes their periods.
+    return Contract.objects.filter(
+        status__in=[ContractStatus.ACTIVE, ContractStatus.ENDED], customer__test_clock__isnull=True
+    )
+
+
+@transaction.atomic
+def invoice_run_create(
+    *,
+    as_of: dt.datetime,
+    actor: AbstractBaseUser | None = None,
+    contracts: Iterable[Contract] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> InvoiceRun:
+    """A run and its chunks, nothing closed yet. `contracts` limits it (default: every active or ended one)."""
+    if chunk_size < 1:
+        raise ValidationError("a chunk holds at least one contract", code="invalid", field="chunk_size")
+    if contracts is None:
+        ids = list(_contracts_to_close().order_by("pk").values_list("pk", flat=True))
+    else:
+        ids = [c.pk for c in contracts]
+    now = clock.now()
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    run = InvoiceRun.objects.create(
+        started_at=now,
+        updated_at=now,
+        as_of=as_of,
+        started_by=actor,
+        contracts_total=len(ids),
+        chunks_total=len(chunks),
+        status=RunStatus.RUNNING if chunks else RunStatus.FINISHED,
+        finished_at=None if chunks else now,
+    )
+    InvoiceRunChunk.objects.bulk_create(
+        InvoiceRunChunk(run=run, number=n, contract_ids=part, queued_at=now) for n, part in enumerate(chunks, start=1)
+    )
+    return run
+
+
 def invoice_run(
     *,
     as_of: dt.datetime,
@@ -49,45 +120,238 @@ def invoice_run(
     contracts: Iterable[Contract] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> InvoiceRun:
-    """Close every ended period up to `as_of`: compute missing invoices, recompute drafts, finalize those whose
-    grace period is over. `progress(done, total)` is called after each contract."""
-    run = InvoiceRun.objects.create(started_at=as_of, as_of=as_of, started_by=actor)
-    if contracts is None:
-        # Customers on a test clock live at the clock's time: only advancing their clock closes their periods.
-        contracts = Contract.objects.filter(
-            status__in=[ContractStatus.ACTIVE, ContractStatus.ENDED], customer__test_clock__isnull=True
-        ).select_related("customer", "rate_card", "pinned_version")
-    todo = list(contracts)
-    run.contracts_total = len(todo)
-    made = 0
-    failures = []
-    for done, contract in enumerate(todo, start=1):
-        try:
-            made += _close_contract(contract, as_of=as_of, actor=actor)
-        except DomainError as exc:
-            failures.append({"contract": contract.pk, "code": exc.code, "message": exc.message})
+    """Close every ended period up to `as_of` in this process: compute missing invoices, recompute drafts,
+    finalize those whose grace period is over. `progress(done, total)` is called after each contract."""
+    run = invoice_run_create(as_of=as_of, actor=actor, contracts=contracts)
+    done = 0
+
+    def step(count: int) -> None:
+        nonlocal done
+        done += count
         if progress:
-            progress(done, len(todo))
-    run.invoices_made = made
-    run.failures = failures
-    run.finished_at = as_of
-    run.save()
+            progress(done, run.contracts_total)
+
+    for chunk_id in run.chunks.order_by("number").values_list("pk", flat=True):
+        invoice_run_chunk_close(chunk_id=chunk_id, on_contract=step)
+    run.refresh_from_db()
     return run
 
 
-def _close_contract(contract: Contract, *, as_of: dt.datetime, actor) -> int:
-    existing = {
-        i.period_start: i
-        for i in Invoice.objects.filter(contract=contract, kind=InvoiceKind.PERIOD).only("period_start", "status", "pk")
-    }
-    finalized = 0
+def invoice_run_start(
+    *,
+    as_of: dt.datetime,
+    actor: AbstractBaseUser | None = None,
+    contracts: Iterable[Contract] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> InvoiceRun:
+    """The same close spread over Celery workers: one task per chunk, queued once the run is stored (with no
+    broker the tasks run here, one after another). Follow it on the returned run's row."""
+    with transaction.atomic():
+        run = invoice_run_create(as_of=as_of, actor=actor, contracts=contracts, chunk_size=chunk_size)
+        chunk_ids = list(run.chunks.order_by("number").values_list("pk", flat=True))
+        transaction.on_commit(lambda: _queue(chunk_ids))
+    run.refresh_from_db()
+    return run
+
+
+def _queue(chunk_ids: list[int]) -> None:
+    from billing.tasks import close_periods_chunk
+
+    for chunk_id in chunk_ids:
+        close_periods_chunk.apply_async((chunk_id,), queue=settings.REVOPS_RUN_QUEUE)
+
+
+@transaction.atomic
+def _claim(chunk_id: int, *, now: dt.datetime) -> InvoiceRunChunk | None:
+    """Take the chunk unless it is done or another worker is on it (a duplicate delivery)."""
+    chunk = InvoiceRunChunk.objects.select_for_update().select_related("run").filter(pk=chunk_id).first()
+    if chunk is None or chunk.status == ChunkStatus.DONE:
+        return None
+    if chunk.status == ChunkStatus.RUNNING and chunk.heartbeat_at and chunk.heartbeat_at > now - STALE_AFTER:
+        return None
+    chunk.status = ChunkStatus.RUNNING
+    chunk.attempts += 1
+    chunk.heartbeat_at = now
+    chunk.error = ""
+    chunk.save(update_fields=["status", "attempts", "heartbeat_at", "error"])
+    return chunk
+
+
+@dataclass
+class _Outcome:
+    created: int = 0
+    finalized: int = 0
+    failure: dict | None = None
+
+
+def invoice_run_chunk_close(
+    *, chunk_id: int, on_contract: Callable[[int], None] | None = None
+) -> InvoiceRunChunk | None:
+    """Close a chunk's contracts from its position on; returns the chunk, or None if there was nothing to take."""
+    chunk = _claim(chunk_id, now=clock.now())
+    if chunk is None:
+        return None
+    run = chunk.run
+    try:
+        todo = chunk.contract_ids[chunk.position :]
+        contracts = {
+            c.pk: c
+            for c in Contract.objects.filter(pk__in=todo).select_related("customer", "rate_card", "pinned_version")
+        }
+        existing = _existing_invoices(todo)
+        with contracts_prefetched(contracts.values()):  # terms, prices and usage read once for the chunk
+            for position, contract_id in enumerate(todo, start=chunk.position + 1):
+                _close_one(chunk, position, contracts.get(contract_id), contract_id, existing.get(contract_id, {}))
+                if on_contract:
+                    on_contract(1)
+    except Exception as exc:  # the chunk could not go on (database gone, a bug): recorded, picked up by a rerun
+        logger.exception("invoice run %s chunk %s failed", run.pk, chunk.number)
+        _chunk_end(chunk, status=ChunkStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _chunk_end(chunk, status=ChunkStatus.DONE)
+    return chunk
+
+
+def _existing_invoices(contract_ids: list[int]) -> dict[int, dict[dt.date, tuple[int, str]]]:
+    """Per contract, the id and status of each period's invoice: one query for the whole chunk."""
+    found: dict[int, dict[dt.date, tuple[int, str]]] = {}
+    rows = Invoice.objects.filter(contract_id__in=contract_ids, kind=InvoiceKind.PERIOD).values_list(
+        "contract_id", "period_start", "pk", "status"
+    )
+    for contract_id, period_start, pk, status in rows:
+        found.setdefault(contract_id, {})[period_start] = (pk, status)
+    return found
+
+
+def _close_one(chunk: InvoiceRunChunk, position: int, contract: Contract | None, contract_id: int, existing) -> None:
+    """The contract's invoices and the progress they make are one transaction: a crash loses both or neither."""
+    run = chunk.run
+    try:
+        with transaction.atomic():
+            if contract is None:
+                outcome = _Outcome(
+                    failure={"contract": contract_id, "code": "not_found", "message": "no such contract"}
+                )
+            else:
+                outcome = _close_contract(contract, as_of=run.as_of, actor=run.started_by, existing=existing)
+            _record(chunk, position, outcome)
+    except Exception as exc:  # a bug must not stop the run: the contract is named and the others go on
+        logger.exception("invoice run %s: contract %s failed", run.pk, contract_id)
+        failure = {"contract": contract_id, "code": "error", "message": f"{type(exc).__name__}: {exc}"}
+        with transaction.atomic():
+            _record(chunk, position, _Outcome(failure=failure))
+
+
+def _close_contract(contract: Contract, *, as_of: dt.datetime, actor, existing: dict) -> _Outcome:
+    """Invoice the contract's ended periods in order, stopping at the first that fails (the ones before it are
+    kept). A draft still in its grace is (re)computed; one past it is finalized, which computes it, so an
+    invoice is computed once per run, not twice."""
+    outcome = _Outcome()
+    existing_ids = {start: Invoice(pk=pk) for start, (pk, _) in existing.items()}
     for period in closed_periods(contract, as_of):
-        invoice = existing.get(period.start)
-        if invoice is not None and invoice.status != InvoiceStatus.DRAFT:
+        status = existing[period.start][1] if period.start in existing else None
+        if status is not None and status != InvoiceStatus.DRAFT:
             continue
-        invoice = invoice_compute(contract=contract, period=period, as_of=as_of, actor=actor)
         _, ends_at = period_bounds_utc(period, contract.customer.timezone)
-        if ends_at + _grace() <= as_of:
-            invoice_finalize(invoice=invoice, as_of=as_of, actor=actor)
-            finalized += 1
-    return finalized
+        try:
+            if ends_at + _grace() > as_of:
+                invoice_compute(contract=contract, period=period, as_of=as_of, actor=actor)
+            else:
+                with transaction.atomic():  # a draft that could not be finalized is not left behind empty
+                    invoice = existing_ids.get(period.start) or Invoice.objects.create(
+                        contract=contract,
+                        customer=contract.customer,
+                        period_start=period.start,
+                        period_end=period.end,
+                        currency=contract.currency,
+                    )
+                    invoice_finalize(invoice=invoice, as_of=as_of, actor=actor)
+                outcome.finalized += 1
+        except DomainError as exc:
+            outcome.failure = {"contract": contract.pk, "code": exc.code, "message": exc.message}
+            break
+        except IntegrityError:  # another run made this period's invoice meanwhile: that run closes it
+            message = f"another run made the invoice of {period.start} meanwhile; the next run finishes it"
+            outcome.failure = {"contract": contract.pk, "code": "conflict", "message": message}
+            break
+        outcome.created += status is None
+    return outcome
+
+
+def _append(failure: dict) -> CombinedExpression:
+    return CombinedExpression(F("failures"), "||", Value([failure], output_field=models.JSONField()))
+
+
+def _record(chunk: InvoiceRunChunk, position: int, outcome: _Outcome) -> None:
+    """One contract done: the chunk's position and the run's counters move together (in the caller's
+    transaction)."""
+    now = clock.now()
+    InvoiceRunChunk.objects.filter(pk=chunk.pk).update(position=position, heartbeat_at=now)
+    changes = {
+        "contracts_done": F("contracts_done") + 1,
+        "invoices_created": F("invoices_created") + outcome.created,
+        "invoices_made": F("invoices_made") + outcome.finalized,
+        "updated_at": now,
+    }
+    if outcome.failure:
+        changes["failures"] = _append(outcome.failure)
+    InvoiceRun.objects.filter(pk=chunk.run_id).update(**changes)
+    chunk.position = position
+
+
+def _chunk_end(chunk: InvoiceRunChunk, *, status: str, error: str = "") -> None:
+    """The chunk is over; the last one to end closes the run (failed if any chunk failed)."""
+    now = clock.now()
+    with transaction.atomic():
+        InvoiceRunChunk.objects.filter(pk=chunk.pk).update(
+            status=status, finished_at=now, heartbeat_at=now, error=error
+        )
+        InvoiceRun.objects.filter(pk=chunk.run_id).update(chunks_done=F("chunks_done") + 1, updated_at=now)
+        last = InvoiceRun.objects.select_for_update().get(pk=chunk.run_id)
+        if last.status == RunStatus.RUNNING and last.chunks_done >= last.chunks_total:
+            failed = last.chunks.filter(status=ChunkStatus.FAILED).exists()
+            last.status = RunStatus.FAILED if failed else RunStatus.FINISHED
+            last.finished_at = now
+            last.save(update_fields=["status", "finished_at"])
+    chunk.status = status
+
+
+def invoice_run_resume(*, run: InvoiceRun, now: dt.datetime, stale_after: dt.timedelta = STALE_AFTER) -> list[int]:
+    """Queue again the chunks of `run` that are not done: failed ones, running ones whose worker stopped beating,
+    and pending ones if the run made no progress for `stale_after` (lost messages). The run is running again
+    until they end. Returns the chunk ids queued."""
+    with transaction.atomic():
+        run = InvoiceRun.objects.select_for_update().get(pk=run.pk)
+        stalled = Q(status=ChunkStatus.FAILED) | Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=now - stale_after)
+        # Pending chunks wait their turn in the queue; only when the whole run has not moved for a while are
+        # their messages taken to be lost (a duplicate message is harmless: the chunk is claimed once).
+        if run.updated_at is None or run.updated_at < now - stale_after:
+            stalled |= Q(status=ChunkStatus.PENDING, queued_at__lt=now - stale_after)
+        chunks = list(run.chunks.select_for_update().filter(stalled).order_by("number"))
+        if not chunks:
+            if run.status != RunStatus.RUNNING and run.chunks.exclude(status=ChunkStatus.DONE).exists():
+                raise Conflict(f"{run} has chunks still in progress", code="run_in_progress")
+            return []
+        reopened = sum(1 for c in chunks if c.status == ChunkStatus.FAILED)
+        for chunk in chunks:
+            chunk.status = ChunkStatus.PENDING
+            chunk.queued_at = now
+            chunk.heartbeat_at = None
+        InvoiceRunChunk.objects.bulk_update(chunks, ["status", "queued_at", "heartbeat_at"])
+        run.chunks_done -= reopened
+        run.status = RunStatus.RUNNING
+        run.finished_at = None
+        run.updated_at = now
+        run.save(update_fields=["chunks_done", "status", "finished_at", "updated_at"])
+        ids = [c.pk for c in chunks]
+        transaction.on_commit(lambda: _queue(ids))
+    return ids
+
+
+def invoice_runs_sweep(*, now: dt.datetime, stale_after: dt.timedelta = STALE_AFTER) -> list[int]:
+    """Pick up the chunks that died (their worker stopped beating) or whose message was lost, in every run
+    still running. What beat calls every few minutes. Returns the chunk ids queued again."""
+    queued: list[int] = []
+    for run in InvoiceRun.objects.filter(status=RunStatus.RUNNING):
+        queued += invoice_run_resume(run=run, now=now, stale_after=stale_after)
+    return queued
