@@ -66,16 +66,14 @@ def invoices_of(contracts) -> list[tuple]:
 
 
 @contextmanager
-def project_app_on_the_broker():
-    """The project's Celery app sends to the test broker instead of running tasks in-process."""
-    conf = app.conf
-    saved = {key: conf[key] for key in ("task_always_eager", "broker_url", "result_backend")}
-    conf.update(task_always_eager=False, broker_url=BROKER_URL, result_backend=BROKER_URL)
+def tasks_on_the_broker(client):
+    """Shared tasks bind to the current Celery app: inside the block that is the worker fixture's client, so the
+    chunks go through Redis to the worker process; the project's app (eager in tests) is current again after."""
+    client.set_current()
     try:
         yield
     finally:
-        conf.update(saved)
-        app.pool.force_close_all()
+        app.set_current()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -83,14 +81,14 @@ def test_a_run_through_a_real_worker_makes_the_same_invoices_as_the_in_process_r
     contract,
     celery_worker_process,  # noqa: F811
 ):
-    worker, _ = celery_worker_process
+    worker, client = celery_worker_process
     here = twin_contracts(contract, "here")
     there = twin_contracts(contract, "there")
 
     local = invoice_run(as_of=AS_OF, contracts=here)  # in-process, PDFs too (no broker)
     assert (local.status, local.invoices_made, local.failures) == ("finished", 9, [])
 
-    with project_app_on_the_broker():
+    with tasks_on_the_broker(client):
         run = invoice_run_start(as_of=AS_OF, contracts=there, chunk_size=2)
     assert run.status == "running" and run.chunks_total == 2
     deadline = time.monotonic() + 120

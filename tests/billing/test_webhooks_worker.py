@@ -45,10 +45,8 @@ def _wait_for(predicate, seconds: float = 60):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deliveries_retries_and_the_sweep_run_on_a_real_worker(
-    celery_worker_process, webhook_endpoint, webhook_receiver
-):
-    worker, client = celery_worker_process
+def test_deliveries_retries_and_the_sweep_run_on_a_real_worker(celery_client, webhook_endpoint, webhook_receiver):
+    worker, client = celery_client
     webhook_receiver.answers = [500]
     # The worker fixture's client app is the current Celery app here, so the task queued on commit goes
     # through Redis to the worker process, as in production.

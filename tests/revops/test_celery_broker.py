@@ -67,8 +67,9 @@ def celery_worker_process(transactional_db):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    # A client app of its own, so the project's app (eager in tests) is left as it is.
-    client = Celery("revops-test-client", broker=BROKER_URL, backend=BROKER_URL)
+    # A client app of its own, so the project's app (eager in tests) is left as it is. Not made the current
+    # app: shared tasks bind to the current one, and would go to this broker in every later test.
+    client = Celery("revops-test-client", broker=BROKER_URL, backend=BROKER_URL, set_as_current=False)
     try:
         yield worker, client
     finally:
