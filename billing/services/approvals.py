@@ -22,6 +22,7 @@ from billing.services.invoices import invoice_void
 from revops.approvals import registry
 from revops.approvals.models import ActionKind, ApprovalRequest
 from revops.approvals.policy import above_threshold, policy_get
+from revops.approvals.registry import money_text
 from revops.approvals.services import dry_run, request_submit
 from revops.money import ZERO, plain, round_amount
 
@@ -30,9 +31,13 @@ def _impact(invoice: Invoice, amount: Decimal) -> dict[str, Any]:
     return {
         "currency": invoice.currency,
         "rows": [
-            {"customer": invoice.customer.external_id, "contract": invoice.contract_id, "difference": plain(-amount)}
+            {
+                "customer": invoice.customer.external_id,
+                "contract": invoice.contract_id,
+                "difference": money_text(-amount, invoice.currency),
+            }
         ],
-        "difference": plain(-amount),
+        "difference": money_text(-amount, invoice.currency),
     }
 
 

@@ -174,6 +174,7 @@ def rate_card_version_rollback(
     reason: str,
 ) -> ApprovalRequest:
     """Restore an earlier version's prices: a new draft copied from it, whose activation is asked for."""
+    version = RateCardVersion.objects.select_related("rate_card").get(pk=version.pk)
     if version.status != VersionStatus.ACTIVE:
         raise ValidationError("roll back to a version that was in effect (an active one)", field="version")
     if not reason.strip():

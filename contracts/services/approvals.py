@@ -26,6 +26,7 @@ from contracts.services.migrations import contract_migrate
 from revops.approvals import registry
 from revops.approvals.models import ActionKind, GuardrailMode
 from revops.approvals.policy import above_threshold, policy_get
+from revops.approvals.registry import money_text
 from revops.approvals.services import dry_run, request_submit
 from revops.errors import ValidationError
 from revops.money import plain
@@ -231,9 +232,13 @@ def balance_grant_propose(*, contract: Contract, kind: str, amount: Decimal, as_
         impact={
             "currency": contract.currency,
             "rows": [
-                {"customer": contract.customer.external_id, "contract": contract.pk, "difference": plain(-amount)}
+                {
+                    "customer": contract.customer.external_id,
+                    "contract": contract.pk,
+                    "difference": money_text(-amount, contract.currency),
+                }
             ],
-            "difference": plain(-amount),
+            "difference": money_text(-amount, contract.currency),
         },
         actor=actor,
         reason=fields.get("reason") or "credit grant",
