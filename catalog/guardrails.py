@@ -14,7 +14,7 @@ headlines are in the same unit (flat with flat, percentage with percentage, per-
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from catalog import rating, specs
 from catalog.models import Price, Product
@@ -46,7 +46,7 @@ def change_percent(old: rating.PriceSpec, new: rating.PriceSpec) -> Decimal | No
         return None
     if a[1] == 0:
         return Decimal(0) if b[1] == 0 else None
-    return ((b[1] - a[1]) / a[1] * 100).quantize(Decimal("0.01"))
+    return ((b[1] - a[1]) / a[1] * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def floor_rates(spec: rating.PriceSpec) -> list[tuple[str, Decimal]]:
