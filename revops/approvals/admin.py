@@ -163,6 +163,24 @@ class ApprovalRequestAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request):
         return False  # requests are made by the changes that need them
 
+    def _sees_all(self, request) -> bool:
+        return super().has_view_permission(request) or services.may_decide(request.user)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        # Approvers see the whole queue; anyone else sees the requests they made.
+        if self._sees_all(request):
+            return True
+        if obj is not None:
+            return obj.author_id == request.user.pk
+        return ApprovalRequest.objects.filter(author_id=request.user.pk).exists()
+
+    def get_queryset(self, request):
+        found = super().get_queryset(request)
+        return found if self._sees_all(request) else found.filter(author_id=request.user.pk)
+
     def has_change_permission(self, request, obj=None):
         return False
 

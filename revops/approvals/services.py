@@ -89,10 +89,10 @@ def _lock(request: ApprovalRequest) -> ApprovalRequest:
 
 
 def _check_decider(request: ApprovalRequest, actor: AbstractBaseUser | None) -> None:
+    if actor is not None and actor.pk == request.author_id:
+        raise PermissionDenied("the author of a change cannot decide on it; another approver must", code="own_request")
     if not may_decide(actor):
         raise PermissionDenied("you are not an approver", code="not_an_approver")
-    if actor.pk == request.author_id:
-        raise PermissionDenied("the author of a change cannot decide on it; another approver must", code="own_request")
     if request.status != RequestStatus.PENDING:
         raise Conflict(f"request #{request.pk} is {request.status}; only a pending one is decided", code="not_pending")
     if request.decisions.filter(approver=actor).exists():
