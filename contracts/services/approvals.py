@@ -17,11 +17,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from catalog import guardrails, specs
-from catalog.models import Product, RateCardVersion
+from catalog.models import Product, RateCard, RateCardVersion
 from catalog.selectors import version_effective_on
-from contracts.models import BalanceKind, Contract, OverrideKind
+from contracts.models import BalanceKind, Contract, Customer, OverrideKind
 from contracts.services.balances import balance_grant
-from contracts.services.contracts import OverrideSpec, Terms, _jsonable, contract_amend, terms_of
+from contracts.services.contracts import OverrideSpec, Terms, _jsonable, contract_amend, contract_create, terms_of
 from contracts.services.migrations import contract_migrate
 from revops.approvals import registry
 from revops.approvals.models import ActionKind, GuardrailMode
@@ -112,8 +112,12 @@ def override_discount(override: OverrideSpec, card_version: RateCardVersion | No
 
 def discounts_beyond_policy(contract: Contract, terms: Terms, on: dt.date) -> list[tuple[str, str]]:
     """(field, message) for each override taking more off than the policy's maximum discount."""
-    limit = policy_get().max_discount_percent
     card_version = contract.pinned_version or version_effective_on(rate_card=contract.rate_card, day=on)
+    return _beyond(terms, card_version)
+
+
+def _beyond(terms: Terms, card_version: RateCardVersion | None) -> list[tuple[str, str]]:
+    limit = policy_get().max_discount_percent
     out = []
     for index, override in enumerate(terms.overrides or ()):
         what = override.product.code if override.product else "the whole card"
@@ -130,6 +134,83 @@ def discounts_beyond_policy(contract: Contract, terms: Terms, on: dt.date) -> li
                 )
             )
     return out
+
+
+def _blocked(beyond: list[tuple[str, str]]) -> None:
+    if policy_get().guardrail_mode == GuardrailMode.BLOCK:
+        raise ValidationError(
+            "the discount is above the policy's maximum",
+            code="discount_above_maximum",
+            fields={f"terms.{field}": [message] for field, message in beyond},
+        )
+
+
+@transaction.atomic
+def contract_create_propose(*, customer: Customer, rate_card: RateCard, start_date: dt.date, actor, as_of, **fields):
+    """Sign at once within the discount policy; beyond it, ask for approval (or refuse, when the policy blocks).
+    Takes `contract_create`'s arguments; returns the Contract, or the pending ApprovalRequest."""
+    arguments = {"customer": customer, "rate_card": rate_card, "start_date": start_date, **fields}
+    dry_run(contract_create, actor=actor, **arguments)
+    terms = fields.get("terms") or Terms()
+    pinned = fields.get("pinned_version")
+    card_version = pinned or version_effective_on(rate_card=rate_card, day=start_date)
+    beyond = _beyond(terms, card_version)
+    if not beyond:
+        return contract_create(actor=actor, **arguments)
+    _blocked(beyond)
+    after = terms_to_json(terms)
+    payload = {
+        "customer_id": customer.pk,
+        "rate_card_id": rate_card.pk,
+        "start_date": start_date.isoformat(),
+        "card_version_id": card_version.pk if card_version else None,
+        "terms": after,
+        "subscriptions": [[p.code, plain(q)] for p, q in fields.get("subscriptions", ())],
+        **{
+            name: (value.isoformat() if isinstance(value, dt.date) else value)
+            for name, value in fields.items()
+            if name in ("cadence", "billing_anchor", "end_date", "proration", "name") and value is not None
+        },
+        "pinned_version_id": pinned.pk if pinned else None,
+    }
+    return request_submit(
+        kind=ActionKind.CONTRACT_CREATE,
+        target=customer,
+        target_label=f"new contract for {customer.external_id} on {rate_card.code} from {start_date}",
+        payload=payload,
+        diff=[{"item": "new contract", "field": name, "before": None, "after": value} for name, value in after.items()],
+        impact={"currency": rate_card.currency, "rows": []},
+        actor=actor,
+        reason=fields.get("reason") or "contract signed",
+        effective_date=as_of.date(),
+        as_of=as_of,
+        escalation="; ".join(message for _, message in beyond),
+    )
+
+
+def _create_snapshot(payload: dict[str, Any]) -> dict[str, Any]:
+    card = RateCard.objects.get(pk=payload["rate_card_id"])
+    in_effect = version_effective_on(rate_card=card, day=dt.date.fromisoformat(payload["start_date"]))
+    return {"card_version_id": payload["pinned_version_id"] or (in_effect.pk if in_effect else None)}
+
+
+def _create_apply(payload: dict[str, Any], *, actor, as_of: dt.datetime, reason: str) -> str:
+    dates = {name: dt.date.fromisoformat(payload[name]) for name in ("billing_anchor", "end_date") if name in payload}
+    contract = contract_create(
+        customer=Customer.objects.get(pk=payload["customer_id"]),
+        rate_card=RateCard.objects.get(pk=payload["rate_card_id"]),
+        start_date=dt.date.fromisoformat(payload["start_date"]),
+        pinned_version=RateCardVersion.objects.get(pk=payload["pinned_version_id"])
+        if payload["pinned_version_id"]
+        else None,
+        terms=terms_from_json(payload["terms"]),
+        subscriptions=[(Product.objects.get(code=code), Decimal(q)) for code, q in payload["subscriptions"]],
+        actor=actor,
+        reason=reason,
+        **{name: payload[name] for name in ("cadence", "proration", "name") if name in payload},
+        **dates,
+    )
+    return f"contract {contract.pk} signed: {contract}"
 
 
 @transaction.atomic
@@ -149,12 +230,7 @@ def contract_amend_propose(
     beyond = discounts_beyond_policy(contract, terms, effective_from) if terms.overrides is not None else []
     if not beyond:
         return contract_amend(actor=actor, **arguments)
-    if policy_get().guardrail_mode == GuardrailMode.BLOCK:
-        raise ValidationError(
-            "the discount is above the policy's maximum",
-            code="discount_above_maximum",
-            fields={f"terms.{field}": [message] for field, message in beyond},
-        )
+    _blocked(beyond)
     current = contract.versions.order_by("-number").first()
     before = terms_to_json(terms_of(current))
     after = terms_to_json(terms)
@@ -322,6 +398,7 @@ def _migrate_apply(payload: dict[str, Any], *, actor, as_of: dt.datetime, reason
     return f"moved {len(moved)} contract(s)"
 
 
+registry.register(ActionKind.CONTRACT_CREATE, apply=_create_apply, snapshot=_create_snapshot)
 registry.register(ActionKind.CONTRACT_AMEND, apply=_amend_apply, snapshot=_amend_snapshot)
 registry.register(ActionKind.CREDIT_GRANT, apply=_grant_apply, snapshot=_grant_snapshot)
 registry.register(ActionKind.CONTRACT_MIGRATE, apply=_migrate_apply, snapshot=_migrate_snapshot)

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 class ActionKind(models.TextChoices):
     VERSION_ACTIVATE = "rate_card_version.activate", "Activate a rate card version"
+    CONTRACT_CREATE = "contract.create", "Sign a contract beyond the discount policy"
     CONTRACT_AMEND = "contract.amend", "Amend a contract beyond the discount policy"
     CREDIT_GRANT = "balance.grant_credit", "Grant a credit above the threshold"
     INVOICE_VOID = "invoice.void", "Void an invoice above the threshold"

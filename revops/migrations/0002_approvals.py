@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
             name='ApprovalRequest',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('rate_card_version.activate', 'Activate a rate card version'), ('contract.amend', 'Amend a contract beyond the discount policy'), ('balance.grant_credit', 'Grant a credit above the threshold'), ('invoice.void', 'Void an invoice above the threshold'), ('credit_note.create', 'Issue a credit note above the threshold'), ('contracts.migrate', 'Move contracts to another rate card version'), ('approval_policy.change', 'Change the approval policy')], max_length=64)),
+                ('kind', models.CharField(choices=[('rate_card_version.activate', 'Activate a rate card version'), ('contract.create', 'Sign a contract beyond the discount policy'), ('contract.amend', 'Amend a contract beyond the discount policy'), ('balance.grant_credit', 'Grant a credit above the threshold'), ('invoice.void', 'Void an invoice above the threshold'), ('credit_note.create', 'Issue a credit note above the threshold'), ('contracts.migrate', 'Move contracts to another rate card version'), ('approval_policy.change', 'Change the approval policy')], max_length=64)),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved, waiting for its date'), ('rejected', 'Rejected'), ('applied', 'Applied'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=16)),
                 ('target_id', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('target_label', models.CharField(max_length=300)),
@@ -129,7 +129,7 @@ class Migration(migrations.Migration):
             name='HistoricalApprovalRequest',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('rate_card_version.activate', 'Activate a rate card version'), ('contract.amend', 'Amend a contract beyond the discount policy'), ('balance.grant_credit', 'Grant a credit above the threshold'), ('invoice.void', 'Void an invoice above the threshold'), ('credit_note.create', 'Issue a credit note above the threshold'), ('contracts.migrate', 'Move contracts to another rate card version'), ('approval_policy.change', 'Change the approval policy')], max_length=64)),
+                ('kind', models.CharField(choices=[('rate_card_version.activate', 'Activate a rate card version'), ('contract.create', 'Sign a contract beyond the discount policy'), ('contract.amend', 'Amend a contract beyond the discount policy'), ('balance.grant_credit', 'Grant a credit above the threshold'), ('invoice.void', 'Void an invoice above the threshold'), ('credit_note.create', 'Issue a credit note above the threshold'), ('contracts.migrate', 'Move contracts to another rate card version'), ('approval_policy.change', 'Change the approval policy')], max_length=64)),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved, waiting for its date'), ('rejected', 'Rejected'), ('applied', 'Applied'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=16)),
                 ('target_id', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('target_label', models.CharField(max_length=300)),

@@ -230,3 +230,20 @@ def test_saving_the_policy_in_the_admin_asks_for_approval(maker, checker):
          "after": {"USD": "1000"}},
     ]  # fmt: skip
     assert ApprovalPolicy.objects.get().void_thresholds["USD"] == "5000"
+
+
+def test_signing_beyond_policy_over_the_api_answers_202(priced, maker):
+    from contracts.models import Customer
+
+    Customer.objects.create(external_id="beta", name="Beta", currency="USD")
+    body = {
+        "customer": "beta",
+        "rate_card": "std",
+        "start_date": "2026-12-01",
+        "terms": {"overrides": [{"kind": "discount", "product": "seat", "discount_percent": "50"}]},
+    }
+    with clock.frozen_at(NOW):
+        response = api_as(maker).post(f"{API}/contracts", body, format="json")
+    assert response.status_code == 202, response.json()
+    assert response.json()["kind"] == "contract.create"
+    assert not Customer.objects.get(external_id="beta").contracts.exists()

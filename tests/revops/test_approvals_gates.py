@@ -333,3 +333,30 @@ def test_a_bad_policy_change_is_refused_naming_the_field(maker):
     with pytest.raises(ValidationError) as same:
         approval_policy_propose(values={"guardrail_mode": "escalate"}, actor=maker, reason="x", as_of=NOW)
     assert same.value.code == "no_change"
+
+
+def test_signing_with_a_discount_beyond_policy_waits_then_signs(priced, maker, checker):
+    from contracts.models import Customer
+    from contracts.services.approvals import contract_create_propose
+
+    beta = Customer.objects.create(external_id="beta", name="Beta", currency="USD")
+    request = contract_create_propose(
+        customer=beta,
+        rate_card=priced["card"],
+        start_date=dt.date(2026, 12, 1),
+        actor=maker,
+        as_of=NOW,
+        terms=Terms(overrides=[OverrideSpec("discount", priced["seat"], discount_percent=D(35))]),
+        subscriptions=[(priced["seat"], D(3))],
+        reason="launch partner",
+    )
+    assert isinstance(request, ApprovalRequest) and not beta.contracts.exists()
+    assert request.escalation == "35% off seat is above the maximum discount of 30%"
+    request_approve(request=request, actor=checker, as_of=NOW)
+    contract = beta.contracts.get()
+    assert [(o.kind, o.discount_percent) for o in contract.versions.get().overrides.all()] == [("discount", D(35))]
+    assert [(s.product.code, s.quantity) for s in contract.subscription_changes.all()] == [("seat", D(3))]
+    within = contract_create_propose(
+        customer=beta, rate_card=priced["card"], start_date=dt.date(2027, 1, 1), actor=maker, as_of=NOW
+    )
+    assert isinstance(within, Contract)
