@@ -247,3 +247,38 @@ def test_signing_beyond_policy_over_the_api_answers_202(priced, maker):
     assert response.status_code == 202, response.json()
     assert response.json()["kind"] == "contract.create"
     assert not Customer.objects.get(external_id="beta").contracts.exists()
+
+
+def test_the_admin_grant_and_void_pages_obey_the_thresholds(priced, admin_client):
+    contract = priced["contract"]
+    grant = {
+        "kind": "credit",
+        "name": "goodwill",
+        "amount": "6000",
+        "starts_on": "2026-11-01",
+        "expires_on": "2027-11-01",
+        "priority": "100",
+        "product": "",
+        "rollover_fraction": "0",
+        "reason": "outage",
+    }
+    response = admin_client.post(reverse("admin:contracts_contract_grant", args=[contract.pk]), grant)
+    assert response.status_code == 302, response.context["form"].errors
+    assert any("request #" in m and "awaits an approver" in m for m in messages_of(response))
+    assert not contract.balances.exists()
+    grant["amount"] = "50"
+    admin_client.post(reverse("admin:contracts_contract_grant", args=[contract.pk]), grant)
+    assert [b.amount for b in contract.balances.all()] == [50]
+
+    period = Period(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    invoice = invoice_finalize(
+        invoice=invoice_compute(contract=contract, period=period, as_of=NOW), as_of=NOW, actor=None
+    )
+    policy = policy_get()
+    policy.void_thresholds = {"USD": "100"}
+    policy.save()
+    voided = admin_client.post(reverse("admin:billing_invoice_void", args=[invoice.pk]), {"reason": "dup"})
+    assert any("awaits an approver" in m for m in messages_of(voided))
+    invoice.refresh_from_db()
+    assert invoice.status == "finalized"
+    assert ApprovalRequest.objects.filter(kind="invoice.void", status="pending").count() == 1
