@@ -42,6 +42,12 @@ class QueueFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _signed_percent(value: str | None) -> str:
+    if value is None:
+        return ""
+    return f"{value}%" if value.startswith("-") or value == "0" else f"+{value}%"
+
+
 def diff_table(request: ApprovalRequest) -> str:
     if not request.diff:
         return "—"
@@ -54,7 +60,7 @@ def diff_table(request: ApprovalRequest) -> str:
                 row.get("field", ""),
                 "—" if row.get("before") is None else row["before"],
                 "—" if row.get("after") is None else row["after"],
-                "" if row.get("change_percent") is None else f"{row['change_percent']}%",
+                _signed_percent(row.get("change_percent")),
             )
             for row in request.diff
         ),

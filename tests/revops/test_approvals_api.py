@@ -156,7 +156,7 @@ def test_the_admin_queue_shows_the_diff_and_impact(asked, maker, checker):
     queue = admin_as(checker).get(admin_url("changelist") + "?queue=to_decide")
     assert queue.status_code == 200 and "std v2 (from 2026-12-01)" in queue.content.decode()
     page = admin_as(checker).get(admin_url("change", asked["id"])).content.decode()
-    assert "<td>seat</td><td>unit_price</td><td>40</td><td>44</td><td>10%</td>" in page
+    assert "<td>seat</td><td>unit_price</td><td>40</td><td>44</td><td>+10%</td>" in page
     assert re.search(r"<td>440\.00</td><td>488\.00</td><td>48\.00</td>", page)
     assert admin_url("approve", asked["id"]) in page and admin_url("reject", asked["id"]) in page
     own = admin_as(maker).get(admin_url("change", asked["id"])).content.decode()
