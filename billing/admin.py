@@ -18,10 +18,12 @@ from django.utils.html import format_html
 from billing import clock_admin  # noqa: F401  (registers the test clock admin)
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
 from billing.services import invoices as services
+from billing.services.approvals import invoice_void_propose
 from catalog.admin.base import ServiceAdmin, plain
 from contracts.admin.display import amount_in
 from contracts.admin.pages import ActionForm, ActionPagesMixin
 from contracts.services.clocks import customer_now
+from revops.approvals.models import ApprovalRequest
 
 ACTION_TEMPLATE = "admin/billing/invoice/action.html"
 
@@ -257,9 +259,11 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
         invoice = self._acting_on(request, object_id)
 
         def perform(data: dict[str, Any]) -> str:
-            voided = services.invoice_void(
+            voided = invoice_void_propose(
                 invoice=invoice, reason=data["reason"], as_of=customer_now(invoice.customer), actor=request.user
             )
+            if isinstance(voided, ApprovalRequest):
+                return f"The void is above the threshold: request #{voided.pk} awaits an approver."
             return f"Voided {voided}."
 
         return self._page(

@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class BillingConfig(AppConfig):
     name = "billing"
+
+    def ready(self) -> None:
+        from billing.services import approvals  # noqa: F401  (registers voids and credit notes with the workflow)

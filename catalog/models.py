@@ -95,6 +95,9 @@ class Product(models.Model):
         max_length=32, blank=True, help_text="seat, user, GB; usage products use the metric's"
     )
     product_line = models.CharField(max_length=64, blank=True, help_text="groups products for ownership and reports")
+    price_floor = RateField(
+        null=True, blank=True, help_text="the lowest rate per unit (or flat amount) any price of it may have"
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path(VERSION, rate_cards.RateCardVersionDetailApi.as_view(), name="rate-card-version-detail"),
     path(f"{VERSION}/activate", rate_cards.RateCardVersionActivateApi.as_view(), name="rate-card-version-activate"),
+    path(f"{VERSION}/rollback", rate_cards.RateCardVersionRollbackApi.as_view(), name="rate-card-version-rollback"),
     path(f"{VERSION}/preview", previews.RateCardVersionPreviewApi.as_view(), name="rate-card-version-preview"),
     path(f"{VERSION}/prices", prices.PriceCreateApi.as_view(), name="rate-card-prices"),
     path(f"{VERSION}/prices/<int:price_id>", prices.PriceDetailApi.as_view(), name="rate-card-price-detail"),

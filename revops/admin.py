@@ -75,3 +75,6 @@ class ApiKeyAdmin(SimpleHistoryAdmin):
                 messages.error(request, f"{key}: {exc.message}")
         if revoked:
             messages.success(request, f"Revoked {revoked} API key(s).")
+
+
+from revops.approvals import admin as approvals_admin  # noqa: E402,F401  (registers the approval queue)

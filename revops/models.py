@@ -73,3 +73,10 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner}:{self.key}"
+
+
+from revops.approvals.models import (  # noqa: E402,F401  (the approval models belong to this app)
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+)

@@ -198,6 +198,10 @@ REVOPS_IDEMPOTENCY_LOCK_SECONDS = env.int("REVOPS_IDEMPOTENCY_LOCK_SECONDS", def
 REVOPS_API_KEY_TOUCH_SECONDS = env.int("REVOPS_API_KEY_TOUCH_SECONDS", default=60)
 
 # --- Celery. Without a broker, tasks run in-process (eagerly) and `make run` says so.
+# Approval notifications: printed to the console unless a real backend is set (tests read mail.outbox).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="revops@localhost")
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL else "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

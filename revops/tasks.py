@@ -15,3 +15,12 @@ def worker_health() -> dict[str, str]:
         cursor.execute("SELECT current_database()")
         (database,) = cursor.fetchone()
     return {"worker": socket.gethostname(), "database": database}
+
+
+@shared_task(name="revops.apply_approved_requests")
+def apply_approved_requests() -> int:
+    """Apply approved changes whose effective date has come (on beat); returns how many were looked at."""
+    from revops import clock
+    from revops.approvals.services import requests_apply_due
+
+    return len(requests_apply_due(as_of=clock.now()))

@@ -8,11 +8,13 @@ from rest_framework.response import Response
 
 from billing.api.invoices import InvoiceMoneyField, _invoice_get
 from billing.models import CreditNote
-from billing.services.credit_notes import credit_note_create
+from billing.services.approvals import credit_note_propose
 from catalog.api.fields import rate_input, reason_input
 from contracts.services.clocks import customer_now
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.approvals.api import ApprovalRequestOutput, pending
+from revops.approvals.models import ApprovalRequest
 from revops.errors import ValidationError
 
 
@@ -53,7 +55,7 @@ class InvoiceCreditNotesApi(ApiView):
     @extend_schema(
         operation_id="credit_notes_create",
         request=CreditNoteCreateInput,
-        responses={201: CreditNoteOutput},
+        responses={201: CreditNoteOutput, 202: ApprovalRequestOutput},
         tags=["invoices"],
     )
     def post(self, request, pk: int):
@@ -69,11 +71,13 @@ class InvoiceCreditNotesApi(ApiView):
                 if line is None:
                     raise ValidationError(f"the invoice has no line {item['line']}", field=f"lines.{index}.line")
                 chosen.append((line, item["amount"]))
-        note = credit_note_create(
+        note = credit_note_propose(
             invoice=invoice,
             reason=data.validated_data["reason"],
             as_of=customer_now(invoice.customer),
             actor=request.user,
             lines=chosen,
         )
+        if isinstance(note, ApprovalRequest):  # above the threshold: waits for an approver
+            return pending(note)
         return Response(CreditNoteOutput(note).data, status=status.HTTP_201_CREATED)

@@ -19,12 +19,15 @@ from rest_framework.response import Response
 
 from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from billing.services import invoices as services
+from billing.services.approvals import invoice_void_propose
 from catalog.api.fields import IDEMPOTENCY, NamedChoiceField, decimal_output, reason_input
 from contracts import selectors as contract_selectors
 from contracts.services.clocks import customer_now
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.approvals.api import ApprovalRequestOutput, pending
+from revops.approvals.models import ApprovalRequest
 from revops.errors import NotFound, ValidationError
 from revops.money import minor_unit
 
@@ -311,7 +314,7 @@ class InvoiceVoidApi(ApiView):
     @extend_schema(
         operation_id="invoices_void",
         request=InvoiceVoidInput,
-        responses=InvoiceDetailOutput,
+        responses={200: InvoiceDetailOutput, 202: ApprovalRequestOutput},
         parameters=[IDEMPOTENCY],
         tags=TAGS,
     )
@@ -319,12 +322,14 @@ class InvoiceVoidApi(ApiView):
         invoice = _invoice_get(pk)
         data = InvoiceVoidInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.invoice_void(
+        done = invoice_void_propose(
             invoice=invoice,
             reason=data.validated_data["reason"],
             as_of=customer_now(invoice.customer),
             actor=request.user,
         )
+        if isinstance(done, ApprovalRequest):  # above the void threshold: waits for an approver
+            return pending(done)
         return Response(_detail(pk))
 
 

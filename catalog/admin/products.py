@@ -26,6 +26,7 @@ class ProductForm(ServiceModelForm):
             "billing_timing",
             "unit_label",
             "product_line",
+            "price_floor",
             "is_active",
         ]
 
@@ -52,6 +53,7 @@ class ProductAdmin(ServiceAdmin):
 
     def get_fieldsets(self, request, obj=None):
         main = ["code", "name", "description", "kind", "metric", "billing_timing", "unit_label", "product_line"]
+        main += ["price_floor"] if obj is not None else []
         if obj is not None:
             main += ["is_active", "created_at", "updated_at"]
         return [(None, {"fields": main}), *self.reason_fieldset(request, obj)]

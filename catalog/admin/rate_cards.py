@@ -18,6 +18,7 @@ from catalog.admin.base import ServiceAdmin, ServiceModelForm, adopt, describe
 from catalog.admin.previews import VersionPreviewForm, invoice_rows
 from catalog.admin.prices import PriceInline, PriceInlineFormSet
 from catalog.models import RateCard, RateCardVersion
+from catalog.services import approvals as approval_services
 from catalog.services import rate_cards as services
 from revops import clock
 from revops.errors import DomainError
@@ -157,7 +158,7 @@ class RateCardVersionAdmin(ServiceAdmin):
     search_fields = ["rate_card__code", "rate_card__name", "notes"]
     list_select_related = ["rate_card", "activated_by"]
     date_hierarchy = "effective_from"
-    actions = ["activate_versions", "new_draft_versions"]
+    actions = ["activate_versions", "new_draft_versions", "rollback_versions"]
     inlines = [PriceInline]
 
     def get_queryset(self, request):
@@ -304,18 +305,29 @@ class RateCardVersionAdmin(ServiceAdmin):
     # Activation: the action (several versions) and the button (one) share the confirmation page.
 
     def _activate(self, request, versions, reason: str) -> int:
-        activated = 0
+        """Activation needs another person's approval: each version gets an approval request."""
+        asked = 0
         for version in versions:
             try:
-                services.rate_card_version_activate(
+                pending = approval_services.rate_card_version_activation_propose(
                     version=version, actor=request.user, as_of=clock.now(), reason=reason
                 )
             except DomainError as exc:
                 messages.error(request, f"{version}: not activated: {describe(exc)}")
             else:
-                activated += 1
-                messages.success(request, f"{version.rate_card.code} v{version.number} is active.")
-        return activated
+                asked += 1
+                link = reverse("admin:revops_approvalrequest_change", args=[pending.pk])
+                messages.success(
+                    request,
+                    format_html(
+                        '{} v{}: activation asked for; <a href="{}">request #{}</a> awaits approval.',
+                        version.rate_card.code,
+                        version.number,
+                        link,
+                        pending.pk,
+                    ),
+                )
+        return asked
 
     def _confirm_activation(self, request, versions, form, *, action: bool):
         return self.render_page(
@@ -397,6 +409,46 @@ class RateCardVersionAdmin(ServiceAdmin):
 
     def new_draft_view(self, request, object_id):
         return self._new_drafts(request, [self._version(request, object_id)], action=False)
+
+    @admin.action(description="Roll back to this version (a copy, activated through approval)", permissions=["add"])
+    def rollback_versions(self, request, queryset):
+        versions = list(queryset.select_related("rate_card"))
+        if len(versions) != 1:
+            messages.error(request, "Roll back to one version at a time.")
+            return None
+        version = versions[0]
+        latest = version.rate_card.versions.order_by("-effective_from").first().effective_from
+        form = NewDraftForm(
+            request.POST if "confirm" in request.POST else None,
+            initial={"effective_from": _next_month_start(max(clock.today(), latest))},
+        )
+        if "confirm" in request.POST and form.is_valid():
+            try:
+                pending = approval_services.rate_card_version_rollback(
+                    version=version,
+                    effective_from=form.cleaned_data["effective_from"],
+                    actor=request.user,
+                    as_of=clock.now(),
+                    reason=form.cleaned_data["change_reason"] or f"rollback to v{version.number}",
+                )
+            except DomainError as exc:
+                messages.error(request, f"{version}: not rolled back: {describe(exc)}")
+                return None
+            messages.success(request, f"Rollback to v{version.number} asked for: request #{pending.pk} awaits approval")
+            return None
+        return self.render_page(
+            request,
+            "admin/catalog/ratecardversion/new_draft.html",
+            version,
+            f"Roll back to {version}",
+            intro=f"A new draft copied from v{version.number} is made; its activation then awaits another person's "
+            "approval, with the price diff against the version in effect.",
+            action_name="rollback_versions",
+            versions=versions,
+            form=form,
+            action=True,
+            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
+        )
 
     # The price preview: quantities in, rated lines out, as on an invoice.
 

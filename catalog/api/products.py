@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from catalog import selectors
-from catalog.api.fields import IDEMPOTENCY, NamedChoiceField, reason_input
+from catalog.api.fields import IDEMPOTENCY, NamedChoiceField, rate_input, reason_input
 from catalog.models import BillableMetric, BillingTiming, Product, ProductKind
 from catalog.services import products as services
 from revops.api.pagination import Pagination
@@ -39,6 +39,7 @@ class ProductOutput(serializers.ModelSerializer):
             "billing_timing",
             "unit_label",
             "product_line",
+            "price_floor",
             "is_active",
             "created_at",
             "updated_at",
@@ -72,6 +73,7 @@ class ProductUpdateInput(StrictInput):
     unit_label = serializers.CharField(required=False, allow_blank=True, max_length=32)
     product_line = serializers.CharField(required=False, allow_blank=True, max_length=64)
     is_active = serializers.BooleanField(required=False)
+    price_floor = rate_input(required=False, allow_null=True, help_text="lowest rate any price may have; null: none")
     reason = reason_input(required=True)
 
 

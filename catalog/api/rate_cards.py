@@ -10,11 +10,13 @@ from catalog import selectors
 from catalog.api.fields import IDEMPOTENCY, NamedChoiceField, reason_input, referenced_as
 from catalog.api.prices import PriceOutput
 from catalog.models import RateCard, RateCardVersion, VersionStatus
+from catalog.services import approvals as approval_services
 from catalog.services import rate_cards as services
 from revops import clock
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.approvals.api import ApprovalRequestOutput, pending
 
 
 def _status() -> NamedChoiceField:
@@ -100,6 +102,14 @@ class RateCardVersionUpdateInput(StrictInput):
 
 class RateCardVersionActivateInput(StrictInput):
     reason = reason_input(required=False)
+    effective_date = serializers.DateField(
+        required=False, help_text="when the approved activation runs (default: as soon as it is approved)"
+    )
+
+
+class RateCardVersionRollbackInput(StrictInput):
+    effective_from = serializers.DateField(help_text="the restored prices apply to periods starting on this date")
+    reason = reason_input(required=True)
 
 
 class RateCardListCreateApi(ApiView):
@@ -202,12 +212,13 @@ class RateCardVersionDetailApi(ApiView):
 
 
 class RateCardVersionActivateApi(ApiView):
-    """Activate a draft: it takes effect from its date and is frozen (409 if it is already active)."""
+    """Ask for a draft's activation (202: the approval request, with its price diff and money impact). Once
+    approved by someone else it takes effect from its date and is frozen (409 if it is already active)."""
 
     @extend_schema(
         operation_id="rate_card_versions_activate",
         request=RateCardVersionActivateInput,
-        responses=RateCardVersionDetailOutput,
+        responses={202: ApprovalRequestOutput},
         parameters=[IDEMPOTENCY],
         tags=["rate-cards"],
     )
@@ -215,10 +226,31 @@ class RateCardVersionActivateApi(ApiView):
         version = selectors.version_get(rate_card=selectors.rate_card_get(code=code), number=number)
         data = RateCardVersionActivateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        version = services.rate_card_version_activate(
+        asked = approval_services.rate_card_version_activation_propose(
             version=version,
             actor=request.user,
             as_of=clock.now(),
-            reason=data.validated_data.get("reason", "version activated over the API"),
+            reason=data.validated_data.get("reason", "version activation asked over the API"),
+            effective_date=data.validated_data.get("effective_date"),
         )
-        return Response(RateCardVersionDetailOutput(version).data)
+        return pending(asked)
+
+
+class RateCardVersionRollbackApi(ApiView):
+    """Restore this (active) version's prices: a new draft copied from it, whose activation awaits approval."""
+
+    @extend_schema(
+        operation_id="rate_card_versions_rollback",
+        request=RateCardVersionRollbackInput,
+        responses={202: ApprovalRequestOutput},
+        parameters=[IDEMPOTENCY],
+        tags=["rate-cards"],
+    )
+    def post(self, request, code: str, number: int):
+        version = selectors.version_get(rate_card=selectors.rate_card_get(code=code), number=number)
+        data = RateCardVersionRollbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        asked = approval_services.rate_card_version_rollback(
+            version=version, actor=request.user, as_of=clock.now(), **data.validated_data
+        )
+        return pending(asked)

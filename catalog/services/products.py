@@ -12,7 +12,7 @@ from catalog.services.metrics import _check_code
 from revops.errors import ValidationError
 from revops.history import stamp
 
-EDITABLE = ("name", "description", "unit_label", "product_line", "is_active")
+EDITABLE = ("name", "description", "unit_label", "product_line", "is_active", "price_floor")
 
 
 def product_check(*, kind: str, metric: BillableMetric | None, billing_timing: str) -> None:
@@ -80,6 +80,8 @@ def product_update(*, product: Product, actor: AbstractBaseUser | None, reason: 
         )
     if "name" in changes and not str(changes["name"]).strip():
         raise ValidationError("a product needs a name", field="name")
+    if changes.get("price_floor") is not None and changes["price_floor"] < 0:
+        raise ValidationError("a price floor cannot be negative", field="price_floor")
     product = Product.objects.select_for_update().get(pk=product.pk)
     for name, value in changes.items():
         setattr(product, name, value)

@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
-from catalog import rating, specs
+from catalog import guardrails, rating, specs
 from catalog.models import Price, PriceTier, Product, ProductKind, RateCard, RateCardVersion, VersionStatus
 from catalog.services.metrics import _check_code
 from revops.errors import Conflict, ValidationError
@@ -164,6 +164,9 @@ def price_check(
         ) from None
     except (ValueError, ArithmeticError) as exc:
         raise ValidationError(f"the price is invalid: {exc}", code="invalid_price") from None
+    below = guardrails.floor_problems(product, spec)
+    if below:
+        raise ValidationError(f"the price is below {product.code}'s floor", code="below_price_floor", fields=below)
     siblings = version.prices.filter(product=product).exclude(group_value=group_value)
     if siblings.exclude(group_key=group_key).exists():
         raise ValidationError(
@@ -287,6 +290,9 @@ def rate_card_version_check(version: RateCardVersion) -> None:
             rating.validate_spec(specs.spec_for_product(rows))
         except rating.PriceSpecError as exc:
             errors.update(_problems_to_fields(exc.problems, prefix=f"{rows[0].product.code}."))
+        else:
+            for row in rows:
+                errors.update(guardrails.floor_problems(product, specs.spec_for_price(row), prefix=f"{product.code}."))
     if errors:
         raise ValidationError("the version has invalid prices", code="invalid_version", fields=errors)
     latest = (

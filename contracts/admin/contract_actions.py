@@ -19,10 +19,11 @@ from contracts.admin.display import amount_in, terms_in_words, with_terms
 from contracts.admin.pages import ActionForm
 from contracts.admin.terms import TermsEditor
 from contracts.models import BalanceKind, ChangeTiming, Contract
-from contracts.services import balances as balance_services
 from contracts.services import contracts as services
+from contracts.services.approvals import balance_grant_propose, contract_amend_propose
 from contracts.services.clocks import customer_now
 from revops import clock
+from revops.approvals.models import ApprovalRequest
 from revops.errors import DomainError
 
 # --- forms ------------------------------------------------------------------------------------------------
@@ -174,13 +175,16 @@ class ContractActionsMixin:
         latest = with_terms(contract.versions.order_by("-number")).first()
 
         def perform(data: dict[str, Any]) -> str:
-            version = services.contract_amend(
+            version = contract_amend_propose(
                 contract=contract,
                 effective_from=data["effective_from"],
                 actor=request.user,
                 reason=data["reason"],
                 terms=form.terms_editor.terms(),
+                as_of=clock.now(),
             )
+            if isinstance(version, ApprovalRequest):
+                return f"The discount is beyond policy: request #{version.pk} awaits an approver."
             return f"{contract}: v{version.number} takes effect on {version.effective_from}."
 
         form = AmendForm(request.POST or None, obj=contract, latest=services.terms_of(latest))
@@ -237,7 +241,7 @@ class ContractActionsMixin:
             raise PermissionDenied
 
         def perform(data: dict[str, Any]) -> str:
-            balance = balance_services.balance_grant(
+            balance = balance_grant_propose(
                 contract=contract,
                 kind=data["kind"],
                 amount=data["amount"],
@@ -251,6 +255,8 @@ class ContractActionsMixin:
                 name=data.get("name", ""),
                 reason=data["reason"],
             )
+            if isinstance(balance, ApprovalRequest):
+                return f"The credit is above the threshold: request #{balance.pk} awaits an approver."
             return f"Granted {balance.get_kind_display().lower()} of {amount_in(balance.amount, contract.currency)}."
 
         return self.action_page(

@@ -36,8 +36,9 @@ from contracts.admin.display import amount_in, terms_in_words, with_terms
 from contracts.admin.pages import ActionPagesMixin
 from contracts.admin.terms import TermsEditor
 from contracts.models import Balance, Contract, ContractStatus, ContractVersion, SubscriptionChange
-from contracts.services import contracts as services
+from contracts.services.approvals import contract_create_propose
 from revops import clock
+from revops.approvals.models import ApprovalRequest
 
 DEFAULT_SIGN_REASON = "contract signed (entered in the admin)"
 
@@ -238,7 +239,8 @@ class ContractAdmin(ContractActionsMixin, ContractPagesMixin, ActionPagesMixin, 
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        contract = services.contract_create(
+        contract = contract_create_propose(
+            as_of=clock.now(),
             customer=data["customer"],
             rate_card=data["rate_card"],
             pinned_version=data.get("pinned_version"),
@@ -252,9 +254,20 @@ class ContractAdmin(ContractActionsMixin, ContractPagesMixin, ActionPagesMixin, 
             actor=request.user,
             reason=form.reason(DEFAULT_SIGN_REASON),
         )
+        if isinstance(contract, ApprovalRequest):  # a discount beyond policy: nothing is signed yet
+            request._approval_request = contract
+            return
         adopt(obj, contract)
 
+    def log_addition(self, request, obj, message):
+        if getattr(request, "_approval_request", None) is None:
+            return super().log_addition(request, obj, message)
+
     def response_add(self, request, obj, post_url_continue=None):
+        asked = getattr(request, "_approval_request", None)
+        if asked is not None:
+            messages.success(request, f"The discount is beyond policy: request #{asked.pk} awaits an approver.")
+            return HttpResponseRedirect(reverse("admin:revops_approvalrequest_change", args=[asked.pk]))
         if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
             return super().response_add(request, obj, post_url_continue)
         messages.success(request, f"{obj} is signed as a draft. Add its subscriptions, then activate it.")

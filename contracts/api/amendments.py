@@ -13,9 +13,12 @@ from rest_framework.response import Response
 from catalog.api.fields import IDEMPOTENCY, reason_input
 from contracts import selectors
 from contracts.api.terms import ContractTermsInput, ContractVersionOutput, terms_errors, terms_from
-from contracts.services import contracts as services
+from contracts.services.approvals import contract_amend_propose
+from revops import clock
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.approvals.api import ApprovalRequestOutput, pending
+from revops.approvals.models import ApprovalRequest
 
 TAGS = ["contracts"]
 
@@ -37,7 +40,7 @@ class ContractAmendmentListCreateApi(ApiView):
     @extend_schema(
         operation_id="contract_amendments_create",
         request=ContractAmendInput,
-        responses={201: ContractVersionOutput},
+        responses={201: ContractVersionOutput, 202: ApprovalRequestOutput},
         parameters=[IDEMPOTENCY],
         tags=TAGS,
     )
@@ -47,11 +50,14 @@ class ContractAmendmentListCreateApi(ApiView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         with terms_errors():
-            version = services.contract_amend(
+            version = contract_amend_propose(
                 contract=contract,
                 effective_from=fields["effective_from"],
                 reason=fields["reason"],
                 terms=terms_from(fields["terms"]),
                 actor=request.user,
+                as_of=clock.now(),
             )
+        if isinstance(version, ApprovalRequest):  # a discount beyond policy: waits for an approver
+            return pending(version)
         return Response(ContractVersionOutput(version).data, status=status.HTTP_201_CREATED)

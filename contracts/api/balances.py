@@ -19,10 +19,13 @@ from contracts import selectors
 from contracts.api.common import balance_kind, entry_kind, money_input, product_field, product_output, username_output
 from contracts.models import Balance, LedgerEntry
 from contracts.services import balances as services
+from contracts.services.approvals import balance_grant_propose
 from contracts.services.clocks import customer_now
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.approvals.api import ApprovalRequestOutput, pending
+from revops.approvals.models import ApprovalRequest
 from revops.errors import NotFound
 
 TAGS = ["balances"]
@@ -123,7 +126,7 @@ class BalanceListCreateApi(ApiView):
     @extend_schema(
         operation_id="contract_balances_create",
         request=BalanceCreateInput,
-        responses={201: BalanceOutput},
+        responses={201: BalanceOutput, 202: ApprovalRequestOutput},
         parameters=[IDEMPOTENCY],
         tags=TAGS,
     )
@@ -132,9 +135,11 @@ class BalanceListCreateApi(ApiView):
         data = BalanceCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        balance = services.balance_grant(
+        balance = balance_grant_propose(
             contract=contract, as_of=customer_now(contract.customer), actor=request.user, **fields
         )
+        if isinstance(balance, ApprovalRequest):  # a credit above the threshold: waits for an approver
+            return pending(balance)
         created = _with_remaining(Balance.objects.filter(pk=balance.pk)).get()
         return Response(BalanceOutput(created).data, status=status.HTTP_201_CREATED)
 

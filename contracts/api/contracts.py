@@ -31,10 +31,14 @@ from contracts.api.terms import (
 from contracts.models import Contract, Customer
 from contracts.selectors import ContractSnapshot
 from contracts.services import contracts as services
+from contracts.services.approvals import contract_create_propose
 from contracts.services.clocks import customer_now
+from revops import clock
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.approvals.api import ApprovalRequestOutput, pending
+from revops.approvals.models import ApprovalRequest
 
 TAGS = ["contracts"]
 
@@ -180,7 +184,7 @@ class ContractListCreateApi(ApiView):
     @extend_schema(
         operation_id="contracts_create",
         request=ContractCreateInput,
-        responses={201: ContractDetailOutput},
+        responses={201: ContractDetailOutput, 202: ApprovalRequestOutput},
         parameters=[IDEMPOTENCY],
         tags=TAGS,
     )
@@ -196,9 +200,11 @@ class ContractListCreateApi(ApiView):
         terms = terms_from(fields.pop("terms", None))
         reason = fields.pop("reason", "contract signed over the API")
         with terms_errors():
-            contract = services.contract_create(
-                actor=request.user, terms=terms, subscriptions=subscriptions, reason=reason, **fields
+            contract = contract_create_propose(
+                actor=request.user, terms=terms, subscriptions=subscriptions, reason=reason, as_of=clock.now(), **fields
             )
+        if isinstance(contract, ApprovalRequest):  # a discount beyond policy: waits for an approver
+            return pending(contract)
         # Shown as of its start: the signed terms and the starting subscriptions.
         return Response(
             _detail(selectors.contract_as_of(contract, contract.start_date)), status=status.HTTP_201_CREATED

@@ -11,7 +11,9 @@ from django.urls import reverse
 
 from catalog.models import BillableMetric, Price, PriceTier, Product, RateCard, RateCardVersion, VersionStatus
 from catalog.services import metrics, rate_cards
+from revops import clock
 from tests.catalog.factories import T0, graduated_tiers, per_unit, rate_card, seat_product, tokens_metric, usage_product
+from tests.revops.approval_support import approve_latest
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -567,10 +569,14 @@ def test_activate_action_asks_first_then_activates_the_draft(admin_client, catal
         {"action": "activate_versions", "_selected_action": [v2.pk], "confirm": "yes", "change_reason": "approved"},
     )
     assert done.status_code == 302
+    # Activation needs another person's approval (issue 7): the action asks for it, the approval activates.
+    assert any("standard v2: activation asked for" in m for m in messages_of(done))
+    v2.refresh_from_db()
+    assert v2.status == VersionStatus.DRAFT
+    approve_latest(as_of=clock.now())
     v2.refresh_from_db()
     assert (v2.status, v2.activated_by) == (VersionStatus.ACTIVE, admin_user)
-    assert v2.history.latest().history_change_reason == "approved"
-    assert "standard v2 is active." in messages_of(done)
+    assert v2.history.latest().history_change_reason.startswith("approved (request #")
 
 
 def test_activating_an_empty_version_is_refused_with_a_message(admin_client, catalog):
@@ -595,6 +601,9 @@ def test_activate_button_on_the_draft_page(admin_client, catalog):
     response = admin_client.post(url("ratecardversion_activate", v2.pk), {"confirm": "yes"})
     assert response.status_code == 302
     assert response["Location"] == url("ratecardversion_change", v2.pk)
+    v2.refresh_from_db()
+    assert v2.status == VersionStatus.DRAFT  # asked for, not done: another person approves (issue 7)
+    approve_latest(as_of=clock.now())
     v2.refresh_from_db()
     assert v2.status == VersionStatus.ACTIVE
 

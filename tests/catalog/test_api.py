@@ -8,7 +8,9 @@ from rest_framework.test import APIClient
 
 from catalog.models import BillableMetric, Price, Product, RateCard, RateCardVersion
 from catalog.services import rate_cards
+from revops import clock
 from tests.catalog.factories import T0, graduated_tiers, per_unit, rate_card, seat_product, tokens_metric, usage_product
+from tests.revops.approval_support import approve_latest
 
 pytestmark = pytest.mark.django_db
 
@@ -460,10 +462,13 @@ def test_ingest_key_cannot_preview_or_write(ingest_client, catalog):
 
 
 def test_write_key_can_do_every_write(write_client, catalog):
-    expected = [201, 200, 201, 200, 201, 201, 200, 201, 200, 204, 200]
+    expected = [201, 200, 201, 200, 201, 201, 200, 201, 200, 204, 202]
     got = [getattr(write_client, m)(path, body, format="json").status_code for m, path, body in _writes(catalog.pk)]
     assert got == expected
-    # The last write activated v1 with the seat price it gained (the ai-tokens one was deleted).
+    # The last write asked for v1's activation (202); another person's approval activates it (issue 7),
+    # with the seat price it gained (the ai-tokens one was deleted).
+    assert RateCardVersion.objects.get(number=1).status == "draft"
+    approve_latest(as_of=clock.now())
     assert RateCardVersion.objects.get(number=1).status == "active"
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from catalog.models import Price, PriceTier, RateCardVersion
 from revops import clock
+from tests.revops.approval_support import approve_latest
 
 pytestmark = pytest.mark.django_db
 
@@ -225,15 +226,17 @@ def test_price_everything_preview_activate_and_change_in_a_new_version(write_cli
     assert preview["total"] == "976.29"
 
     with clock.frozen_at(ACTIVATED_AT):
-        active = _ok(write_client.post(f"{V1}/activate", {"reason": "launch"}, format="json"))
+        asked = _ok(write_client.post(f"{V1}/activate", {"reason": "launch"}, format="json"), 202)
+    assert asked["status"] == "pending"  # activation needs another person's approval (issue 7)
+    approve_latest(as_of=ACTIVATED_AT)
+    active = _ok(write_client.get(V1))
     assert (active["status"], active["activated_at"], active["activated_by"]) == (
         "active",
         "2026-10-20T12:00:00Z",
         "svc-product",
     )
-    assert RateCardVersion.objects.get(number=1).history.order_by("-history_id").first().history_change_reason == (
-        "launch"
-    )
+    reason = RateCardVersion.objects.get(number=1).history.order_by("-history_id").first().history_change_reason
+    assert reason == f"launch (request #{asked['id']}, approved by checker)"
 
     # An active version is frozen: every change is a 409 and changes nothing.
     before = (Price.objects.count(), PriceTier.objects.count(), list(Price.objects.values_list("unit_price")))
@@ -274,7 +277,18 @@ def test_price_everything_preview_activate_and_change_in_a_new_version(write_cli
     assert (changed["unit_price"], changed["included_units"], changed["minimum_charge"]) == ("28", "2", None)
     assert write_client.delete(f"{V2}/prices/{copied['emails', '']['id']}").status_code == 204
     with clock.frozen_at(ACTIVATED_AT):
-        assert _ok(write_client.post(f"{V2}/activate", {}, format="json"))["status"] == "active"
+        asked = _ok(write_client.post(f"{V2}/activate", {}, format="json"), 202)
+    # The request shows what changes against v1: seats 30 -> 28 (-6.67%, within the guardrail) and no minimum
+    # any more, emails gone.
+    seat_rows = [row for row in asked["diff"] if row["item"] == "seat"]
+    assert [(r["field"], r["before"], r["after"], r["change_percent"]) for r in seat_rows] == [
+        ("unit_price", "30", "28", "-6.67"),
+        ("minimum_charge", "100", None, "-6.67"),
+    ]
+    assert asked["approvers_required"] == 1
+    assert {row["item"] for row in asked["diff"]} == {"seat", "emails"}
+    approve_latest(as_of=ACTIVATED_AT)
+    assert _ok(write_client.get(V2))["status"] == "active"
 
     # v1 still bills as it did; v2 bills 3 x 28 = 84 with no minimum, and no longer prices emails.
     # (The selector cannot yet bill a left-out dimensional or per-event-clamped price at zero, so both are

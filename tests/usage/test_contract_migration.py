@@ -12,6 +12,7 @@ from contracts.services import contracts as svc
 from contracts.services.migrations import contract_migrate, contract_migration_preview
 from revops import clock
 from revops.errors import ValidationError
+from tests.revops.approval_support import approve_latest
 from tests.usage.conftest import NOW
 from usage.selectors import contract_usage_quantities
 from usage.services import usage_events_ingest
@@ -108,7 +109,12 @@ def test_the_api_previews_then_moves_contracts_and_read_keys_cannot_move(setup, 
         )
         assert missing.json()["error"]["code"] == "contract_not_found"
         moved = write_client.post("/api/v1/contract-migrations", {**body, "reason": "2027 prices"}, format="json")
-    assert moved.status_code == 200, moved.json()
+    # A bulk migration needs another person's approval (issue 7); its impact is the preview's figures.
+    assert moved.status_code == 202, moved.json()
+    assert moved.json()["impact"]["rows"][0]["before"] == "100.00"
+    assert moved.json()["impact"]["rows"][0]["after"] == "120.00"
+    assert Contract.objects.get().pinned_version.number == 1
+    approve_latest(as_of=NOW)
     assert Contract.objects.get().pinned_version.number == 2
 
 

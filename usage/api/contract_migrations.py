@@ -9,10 +9,13 @@ from rest_framework.response import Response
 from catalog.api.fields import amount_output, reason_input
 from catalog.selectors import rate_card_get, version_get
 from contracts.models import Contract
-from contracts.services.migrations import contract_migrate, contract_migration_preview
+from contracts.services.approvals import contract_migrate_propose
+from contracts.services.migrations import contract_migration_preview
 from revops import clock
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
+from revops.approvals.api import ApprovalRequestOutput, pending
+from revops.approvals.models import ApprovalRequest
 from revops.errors import ValidationError
 from usage.selectors import contract_usage_quantities
 
@@ -114,16 +117,22 @@ class ContractMigrationApi(ApiView):
     @extend_schema(
         operation_id="contract_migrations_apply",
         request=ContractMigrationInput,
-        responses=ContractMigrationOutput,
+        responses={200: ContractMigrationOutput, 202: ApprovalRequestOutput},
         tags=["contracts"],
     )
     def post(self, request):
         data = ContractMigrationInput(data=request.data)
         data.is_valid(raise_exception=True)
         version, contracts = _target_and_contracts(data.validated_data)
-        moved = contract_migrate(
-            contracts=contracts, to_version=version, actor=request.user, reason=data.validated_data["reason"]
+        moved = contract_migrate_propose(
+            contracts=contracts,
+            to_version=version,
+            actor=request.user,
+            reason=data.validated_data["reason"],
+            as_of=clock.now(),
         )
+        if isinstance(moved, ApprovalRequest):  # the policy has bulk migrations approved first
+            return pending(moved)
         return Response(
             ContractMigrationOutput(
                 {"moved": [c.pk for c in moved], "rate_card": version.rate_card.code, "version": version.number}

@@ -1,0 +1,26 @@
+"""Approvers for tests: staff users holding `revops.decide_approvalrequest`, and approving as one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from revops.approvals.models import ApprovalRequest
+from revops.approvals.services import request_approve
+
+
+def make_approver(username: str = "checker", *, email: str | None = None):
+    user = get_user_model().objects.create_user(
+        username=username, password="pw-approver-123", is_staff=True, email=email or f"{username}@example.com"
+    )
+    user.user_permissions.add(Permission.objects.get(codename="decide_approvalrequest"))
+    return get_user_model().objects.get(pk=user.pk)  # a fresh object: permissions are cached per instance
+
+
+def approve_latest(*, as_of: dt.datetime, username: str = "checker") -> ApprovalRequest:
+    """The newest request, approved by a second person (made on first use)."""
+    approver = get_user_model().objects.filter(username=username).first() or make_approver(username)
+    request = ApprovalRequest.objects.order_by("-pk").first()
+    return request_approve(request=request, actor=approver, as_of=as_of)
