@@ -28,12 +28,21 @@ class Customer(models.Model):
         max_length=64, default="UTC", help_text="IANA timezone; billing periods turn at midnight in it"
     )
     metadata = models.JSONField(default=dict, blank=True)
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="managed_customers",
+        help_text="sees this customer even without the permission to see every customer",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["name", "pk"]
+        permissions = [("view_all_customers", "Can see every customer, not only those they manage")]
         constraints = [
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="customer_currency_iso"),
         ]

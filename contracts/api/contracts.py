@@ -31,7 +31,7 @@ from contracts.api.terms import (
 from contracts.models import Contract, Customer
 from contracts.selectors import ContractSnapshot
 from contracts.services import contracts as services
-from revops import clock
+from revops import access, clock
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -170,6 +170,7 @@ class ContractListCreateApi(ApiView):
     )
     def get(self, request):
         contracts = Contract.objects.select_related("customer", "rate_card", "pinned_version").order_by("pk")
+        contracts = access.visible_to(request, contracts, customer_field="customer")
         customer = request.query_params.get("customer")
         if customer:
             contracts = contracts.filter(customer__external_id=customer)
