@@ -58,6 +58,9 @@ class HasScope(permissions.BasePermission):
         else:
             # Session logins are staff using the API from the browser or docs page: the admin's rules.
             allowed = bool(request.user.is_staff) and session_allows(request, view, rule)
+            if not allowed:
+                needs = ", ".join(rule.perms) if rule and rule.perms else "staff access"
+                self.message = f"your roles do not allow this request (it needs {needs})"
         if allowed and rule is not None and rule.reason:
             require_reason(request)
         return allowed

@@ -103,6 +103,9 @@ API_RULES: dict[str, dict[str, Rule]] = {
     "ContractInvoiceComputeApi": {"POST": write("billing.add_invoice")},
     # --- audit ---
     "AuditLogApi": {"GET": read("revops.view_auditlog")},
+    "AuditLogCsvApi": {"GET": read("revops.view_auditlog")},
+    "RateCardAsOfApi": {"GET": read("catalog.view_ratecard")},
+    "ContractAsOfApi": {"GET": read("contracts.view_contract")},
 }
 
 # Which object a view's URL names, for object permissions: (kind, URL keyword).
@@ -123,6 +126,7 @@ SCOPES: dict[str, tuple[str, str]] = {
     "BalanceAdjustApi": ("contract", "pk"),
     "BalanceVoidApi": ("contract", "pk"),
     "UpcomingInvoiceApi": ("contract", "pk"),
+    "ContractAsOfApi": ("contract", "pk"),
     "ContractInvoiceComputeApi": ("contract", "pk"),
     "InvoiceDetailApi": ("invoice", "pk"),
     "InvoiceRecomputeApi": ("invoice", "pk"),
