@@ -20,7 +20,7 @@ from billing.services import invoices as services
 from catalog.admin.base import ServiceAdmin, plain
 from contracts.admin.display import amount_in
 from contracts.admin.pages import ActionForm, ActionPagesMixin
-from revops import clock
+from revops import access, clock
 
 ACTION_TEMPLATE = "admin/billing/invoice/action.html"
 
@@ -102,7 +102,8 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     object_pages = ("recompute", "finalize", "void", "mark_paid")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer", "contract__customer", "contract__rate_card")
+        invoices = super().get_queryset(request).select_related("customer", "contract__customer", "contract__rate_card")
+        return access.through_customer(request.user, invoices)  # an account manager sees their customers' only
 
     # --- display -----------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from catalog.admin.prices import PriceInline, PriceInlineFormSet
 from catalog.models import RateCard, RateCardVersion
 from catalog.services import rate_cards as services
 from revops import access, clock
+from revops.audit.admin import AsOfHistoryMixin
 from revops.errors import DomainError
 from revops.money import CurrencyError, validate_currency
 
@@ -63,8 +64,14 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(ServiceAdmin):
+class RateCardAdmin(AsOfHistoryMixin, ServiceAdmin):
     form = RateCardForm
+    as_of_kind = "rate_card"
+
+    def as_of_key(self, object_id: str) -> str:
+        card = RateCard.objects.filter(pk=object_id).first()
+        return card.code if card else object_id
+
     list_display = ["code", "name", "currency", "version_count", "in_effect_today"]
     list_filter = ["currency"]
     search_fields = ["code", "name", "description"]

@@ -16,7 +16,7 @@ from rest_framework import permissions
 
 from revops import access
 from revops.api import rules
-from revops.errors import ValidationError
+from revops.errors import PermissionDenied, ValidationError
 from revops.history import REASON_MAX_LENGTH
 from revops.models import ApiKey, ApiScope
 
@@ -87,7 +87,12 @@ def object_allows(user, kind: str, keyword: str, kwargs: dict, *, write: bool) -
     value = kwargs.get(keyword)
     if kind == "rate_card":
         card = RateCard.objects.select_related("product_line").filter(code=value).first()
-        return card is None or not write or access.may_edit_rate_card(user, card)
+        if card is not None and write and not access.may_edit_rate_card(user, card):
+            raise PermissionDenied(
+                f"you may not edit rate card {card.code!r}: it is not of a product line you manage",
+                code="not_your_rate_card",
+            )
+        return True
     if access.sees_all_customers(user):
         return True
     customer = None
