@@ -211,12 +211,21 @@ def _as_of(model: type[models.Model], when: dt.datetime, **filters: Any) -> list
     return [snapshot(r) for r in model.history.as_of(when).filter(**filters).order_by("pk")]
 
 
+def _record_as_of(obj: models.Model | None, when: dt.datetime):
+    if obj is None:
+        return None
+    try:
+        return obj.history.as_of(when)
+    except type(obj).DoesNotExist:  # not yet created, or already deleted, at that moment
+        return None
+
+
 def rate_card_as_of(*, code: str, when: dt.datetime) -> dict[str, Any]:
     """A rate card with its versions, prices and tiers as the database held them at `when`."""
     from catalog.models import Price, PriceTier, RateCard, RateCardVersion
 
     card = RateCard.objects.filter(code=code).first()
-    record = card.history.as_of(when) if card else None
+    record = _record_as_of(card, when)
     if record is None:
         raise NotFound(f"rate card {code!r} did not exist at {when.isoformat()}", code="not_found")
     versions = _as_of(RateCardVersion, when, rate_card_id=card.pk)
@@ -243,7 +252,7 @@ def contract_as_of(*, pk: int, when: dt.datetime) -> dict[str, Any]:
     )
 
     contract = Contract.objects.filter(pk=pk).first()
-    record = contract.history.as_of(when) if contract else None
+    record = _record_as_of(contract, when)
     if record is None:
         raise NotFound(f"contract {pk} did not exist at {when.isoformat()}", code="not_found")
     versions = _as_of(ContractVersion, when, contract_id=pk)
