@@ -1,8 +1,9 @@
 """Which objects a person may touch within their role (django-guardian object permissions).
 
-- Customers: a user with `contracts.view_all_customers` sees every customer; anyone else sees the
-  customers they are the account manager of, plus those granted to them (or a group of theirs)
-  with the object permission `contracts.view_customer`. Their contracts and invoices follow.
+- Customers: a member of a customer-facing role (Sales, Support) without `contracts.view_all_customers`
+  sees only the customers they are the account manager of, plus those granted to them (or a group of
+  theirs) with the object permission `contracts.view_customer`; their contracts and invoices follow.
+  Everyone else is limited by their model permissions alone.
 - Rate cards: a user with the global `catalog.change_ratecard` edits every card's drafts; anyone
   else only the cards granted to them (`catalog.change_ratecard` on the card) or those of a product
   line granted to them (`catalog.manage_rate_cards` on the line). The model permission (say
@@ -19,7 +20,16 @@ EDIT_ALL_RATE_CARDS = "catalog.change_ratecard"
 
 
 def sees_all_customers(user) -> bool:
-    return user.has_perm(SEE_ALL_CUSTOMERS)
+    """Only members of the customer-facing roles (Sales, Support) are narrowed to their own customers."""
+    if user.has_perm(SEE_ALL_CUSTOMERS):
+        return True
+    scoped = getattr(user, "_revops_customer_scoped", None)
+    if scoped is None:
+        from revops.roles import CUSTOMER_SCOPED_ROLES
+
+        scoped = user.is_authenticated and user.groups.filter(name__in=CUSTOMER_SCOPED_ROLES).exists()
+        user._revops_customer_scoped = scoped
+    return not scoped
 
 
 def customers_visible(user, customers: QuerySet) -> QuerySet:

@@ -63,6 +63,11 @@ class ObjectGrantAdmin(SimpleHistoryAdmin):
         obj.__dict__.update({k: v for k, v in made.__dict__.items() if k != "_state"})
         obj._state.adding = False
 
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:  # an account manager is kept on the customer (its history says so), not here
+            return super().log_addition(request, obj, message)
+        return None
+
     def response_add(self, request, obj, post_url_continue=None):
         if obj.pk is None:
             return self.response_post_save_add(request, obj)

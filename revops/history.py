@@ -24,7 +24,10 @@ _request_reason: contextvars.ContextVar[str | None] = contextvars.ContextVar("re
 def stamp(instance: models.Model, *, actor: AbstractBaseUser | None, reason: str) -> models.Model:
     """Attach the actor and the reason to the next history record `instance.save()` writes."""
     instance._history_user = actor  # read by simple_history in place of the request's user
-    instance._change_reason = (_request_reason.get() or reason)[:REASON_MAX_LENGTH]
+    person = _request_reason.get()
+    # The person's words win, unless the service's reason already carries them ("voided: wrong seats").
+    chosen = person if person and person not in reason else reason
+    instance._change_reason = chosen[:REASON_MAX_LENGTH]
     return instance
 
 

@@ -22,6 +22,9 @@ APPROVER = "Approver"
 AUDITOR = "Auditor"
 SUPPORT = "Support"
 
+# Members of these roles see only their own customers unless they also hold contracts.view_all_customers.
+CUSTOMER_SCOPED_ROLES = [SALES, SUPPORT]
+
 # --- Approvals (maker-checker) live on another branch. The integrator fills this list once they are
 # --- merged, e.g. "revops.decide_approvalrequest" and "revops.view_approvalrequest".
 APPROVAL_PERMISSIONS: list[str] = []

@@ -45,7 +45,7 @@ def world(contract):  # noqa: F811
     User = get_user_model()
     users = {}
     for role in ROLES:
-        user = User.objects.create_user(username=role.lower(), password="pw-roles-123", is_staff=True)
+        user = User.objects.create_user(username=role.lower(), is_staff=True)  # no password: hashing is slow
         user.groups.add(Group.objects.get(name=role))
         users[role] = user
     acme = contract.customer
@@ -262,6 +262,7 @@ CASES = [
                 "starts_on": "2026-12-01",
                 "expires_on": "2027-12-01",
                 "priority": "100",
+                "rollover_fraction": "0",
                 "reason": "goodwill",
             },
         ),
