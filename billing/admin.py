@@ -23,6 +23,7 @@ from catalog.admin.base import ServiceAdmin, plain
 from contracts.admin.display import amount_in
 from contracts.admin.pages import ActionForm, ActionPagesMixin
 from contracts.services.clocks import customer_now
+from revops import access
 from revops.approvals.models import ApprovalRequest
 
 ACTION_TEMPLATE = "admin/billing/invoice/action.html"
@@ -105,11 +106,12 @@ class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
     object_pages = ("recompute", "finalize", "void", "mark_paid")
 
     def get_queryset(self, request):
-        return (
+        invoices = (
             super()
             .get_queryset(request)
             .select_related("customer__test_clock", "contract__customer", "contract__rate_card")
         )
+        return access.through_customer(request.user, invoices)  # an account manager sees their customers' only
 
     # --- display -----------------------------------------------------------------------------------------
 

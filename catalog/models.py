@@ -123,6 +123,24 @@ class Product(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class ProductLine(models.Model):
+    """A group of rate cards owned by one product team: its product managers edit only these cards' drafts.
+
+    Ownership is a django-guardian object permission: `catalog.manage_rate_cards` on the line.
+    """
+
+    code = models.CharField(max_length=64, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        permissions = [("manage_rate_cards", "Can edit the draft rate cards of this product line")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RateCard(models.Model):
     """A named price list in one currency; its prices live in versions."""
 
@@ -130,6 +148,9 @@ class RateCard(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     currency = CurrencyField()
+    product_line = models.ForeignKey(
+        ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="rate_cards"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -169,6 +190,7 @@ class RateCardVersion(models.Model):
 
     class Meta:
         ordering = ["rate_card", "number"]
+        permissions = [("activate_ratecardversion", "Can activate a rate card version")]
         constraints = [
             models.UniqueConstraint(fields=["rate_card", "number"], name="ratecardversion_number_unique"),
             models.UniqueConstraint(

@@ -82,12 +82,21 @@ class Customer(models.Model):
         related_name="customers",
         help_text="a simulated customer: it lives at this clock's time, and only the clock moves its billing",
     )
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="managed_customers",
+        help_text="sees this customer even without the permission to see every customer",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["name", "pk"]
+        permissions = [("view_all_customers", "Can see every customer, not only those they manage")]
         constraints = [
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="customer_currency_iso"),
         ]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from simple_history import register
 from simple_history.models import HistoricalRecords
 
 
@@ -80,3 +83,20 @@ from revops.approvals.models import (  # noqa: E402,F401  (the approval models b
     ApprovalPolicy,
     ApprovalRequest,
 )
+
+
+class AuditLog(models.Model):  # noqa: DJ008 (never instantiated)
+    """No table: holds the permission to read the audit log, which reads every historical table."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_auditlog", "Can read the audit log")]
+
+
+# Who holds which permission is audited like prices: group membership, direct permissions, a group's
+# permissions and guardian's per-object grants all keep a history (login time is bookkeeping, left out).
+register(User, app="revops", m2m_fields=["groups", "user_permissions"], excluded_fields=["password", "last_login"])
+register(Group, app="revops", m2m_fields=["permissions"])
+register(UserObjectPermission, app="revops")
+register(GroupObjectPermission, app="revops")

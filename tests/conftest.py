@@ -11,7 +11,7 @@ from revops import apikeys
 
 @pytest.fixture
 def staff_user(db):
-    return get_user_model().objects.create_user(username="finance", password="pw-finance-123", is_staff=True)
+    return get_user_model().objects.create_superuser(username="finance", password="pw-finance-123")
 
 
 @pytest.fixture
@@ -34,13 +34,13 @@ def anon_client():
 
 @pytest.fixture
 def staff_client(staff_user):
-    client = APIClient()
+    client = APIClient(headers={"X-Change-Reason": "test change"})  # audited writes must say why
     client.force_login(staff_user)
     return client
 
 
 def client_with_key(secret: str) -> APIClient:
-    client = APIClient()
+    client = APIClient(headers={"X-Change-Reason": "test change"})  # audited writes must say why
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client
 

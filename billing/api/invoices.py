@@ -23,6 +23,7 @@ from billing.services.approvals import invoice_void_propose
 from catalog.api.fields import IDEMPOTENCY, NamedChoiceField, decimal_output, reason_input
 from contracts import selectors as contract_selectors
 from contracts.services.clocks import customer_now
+from revops import access
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -224,7 +225,7 @@ class InvoiceListApi(ApiView):
         filters = InvoiceListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         wanted = filters.validated_data
-        invoices = _invoices().order_by("-period_start", "-pk")
+        invoices = access.visible_to(request, _invoices().order_by("-period_start", "-pk"), customer_field="customer")
         if "customer" in wanted:
             invoices = invoices.filter(customer__external_id=wanted["customer"])
         if "status" in wanted:

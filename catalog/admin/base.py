@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from revops.errors import DomainError
+from revops.history import REASON_MAX_LENGTH
 from revops.money import minor_unit_exponent, plain
 
 SAVE_ERROR_ATTR = "_catalog_admin_save_error"
@@ -83,10 +84,10 @@ def plain_initial(form: forms.BaseForm) -> None:
 
 class ReasonField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("required", True)
+        kwargs.setdefault("max_length", REASON_MAX_LENGTH)
         kwargs.setdefault("label", "Reason for this change")
-        kwargs.setdefault("help_text", "Recorded in the history with your name. Left empty: “edited in the admin”.")
+        kwargs.setdefault("help_text", "Required: recorded in the history with your name.")
         kwargs.setdefault("widget", forms.TextInput(attrs={"size": 60}))
         super().__init__(**kwargs)
 

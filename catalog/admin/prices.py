@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -33,6 +34,7 @@ from catalog.admin.base import (
 )
 from catalog.models import Price, PriceTier, Product, RateCardVersion, VersionStatus
 from catalog.services import rate_cards as services
+from revops import access
 from revops.errors import DomainError
 from revops.errors import ValidationError as DomainValidationError
 from revops.money import ROUNDING_MODES
@@ -84,6 +86,11 @@ def price_details(price: Price) -> str:
 
 def is_frozen(price: Price | None) -> bool:
     return price is not None and price.pk is not None and price.version.status != VersionStatus.DRAFT
+
+
+def _owns(request, price: Price | None) -> bool:
+    """Product managers edit only the prices of their product line's rate cards (revops/access.py)."""
+    return price is None or price.pk is None or access.may_edit_rate_card(request.user, price.version.rate_card)
 
 
 # --- the price page: a price and its tiers ----------------------------------------------------------------
@@ -304,10 +311,10 @@ class PriceAdmin(ServiceAdmin):
         return price_details(obj)
 
     def has_change_permission(self, request, obj=None):
-        return not is_frozen(obj) and super().has_change_permission(request, obj)
+        return not is_frozen(obj) and _owns(request, obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return not is_frozen(obj) and super().has_delete_permission(request, obj)
+        return not is_frozen(obj) and _owns(request, obj) and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         """Nothing here: the price and its tiers are saved together, once, in save_related."""
@@ -315,6 +322,8 @@ class PriceAdmin(ServiceAdmin):
     def save_related(self, request, form, formsets, change):
         tiers_formset = next(formset for formset in formsets if isinstance(formset, TierFormSet))
         price = form.instance
+        if not access.may_edit_rate_card(request.user, price.version.rate_card):
+            raise PermissionDenied  # a product manager adds prices only to the cards of their product line
         saved = services.price_set(
             version=price.version,
             product=price.product,
@@ -515,17 +524,19 @@ class PriceInline(admin.TabularInline):
     def amounts(self, obj: Price) -> str:
         return price_details(obj) if obj.model not in TIERED else f"{len(obj.tiers.all())} tiers"
 
-    def _editable(self, obj: RateCardVersion | None) -> bool:
-        return obj is None or obj.status == VersionStatus.DRAFT
+    def _editable(self, obj: RateCardVersion | None, request=None) -> bool:
+        return (obj is None or obj.status == VersionStatus.DRAFT) and (
+            request is None or obj is None or access.may_edit_rate_card(request.user, obj.rate_card)
+        )
 
     def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and request.user.has_perm("catalog.add_price")
+        return self._editable(obj, request) and request.user.has_perm("catalog.add_price")
 
     def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and request.user.has_perm("catalog.change_price")
+        return self._editable(obj, request) and request.user.has_perm("catalog.change_price")
 
     def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and request.user.has_perm("catalog.delete_price")
+        return self._editable(obj, request) and request.user.has_perm("catalog.delete_price")
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("catalog.view_price") or request.user.has_perm("catalog.change_price")

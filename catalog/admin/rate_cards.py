@@ -20,7 +20,8 @@ from catalog.admin.prices import PriceInline, PriceInlineFormSet
 from catalog.models import RateCard, RateCardVersion
 from catalog.services import approvals as approval_services
 from catalog.services import rate_cards as services
-from revops import clock
+from revops import access, clock
+from revops.audit.admin import AsOfHistoryMixin
 from revops.errors import DomainError
 from revops.money import CurrencyError, validate_currency
 
@@ -64,8 +65,14 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(ServiceAdmin):
+class RateCardAdmin(AsOfHistoryMixin, ServiceAdmin):
     form = RateCardForm
+    as_of_kind = "rate_card"
+
+    def as_of_key(self, object_id: str) -> str:
+        card = RateCard.objects.filter(pk=object_id).first()
+        return card.code if card else object_id
+
     list_display = ["code", "name", "currency", "version_count", "in_effect_today"]
     list_filter = ["currency"]
     search_fields = ["code", "name", "description"]
@@ -227,7 +234,14 @@ class RateCardVersionAdmin(ServiceAdmin):
         return initial
 
     def has_change_permission(self, request, obj=None):
+        if obj is not None and not access.may_edit_rate_card(request.user, obj.rate_card):
+            return False  # a product manager edits only the cards of their product line
         return (obj is None or obj.is_draft) and super().has_change_permission(request, obj)
+
+    def has_activate_permission(self, request, obj=None):
+        return request.user.has_perm("catalog.activate_ratecardversion") and (
+            obj is None or self.has_change_permission(request, obj)
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # no service removes a version: invoices and contracts point at them
@@ -245,6 +259,8 @@ class RateCardVersionAdmin(ServiceAdmin):
                 )
                 adopt(obj, saved)
             return
+        if not access.may_edit_rate_card(request.user, data["rate_card"]):
+            raise PermissionDenied  # a product manager drafts versions only of their product line's cards
         saved = services.rate_card_version_create(
             rate_card=data["rate_card"],
             effective_from=data["effective_from"],
@@ -341,9 +357,11 @@ class RateCardVersionAdmin(ServiceAdmin):
             action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
         )
 
-    @admin.action(description="Activate selected versions", permissions=["change"])
+    @admin.action(description="Activate selected versions", permissions=["activate"])
     def activate_versions(self, request, queryset):
         versions = list(queryset.select_related("rate_card").order_by("rate_card__code", "number"))
+        if not all(access.may_edit_rate_card(request.user, v.rate_card) for v in versions):
+            raise PermissionDenied
         form = ActivateForm(request.POST if "confirm" in request.POST else None)
         if "confirm" in request.POST and form.is_valid():
             self._activate(request, versions, form.cleaned_data["change_reason"] or "activated in the admin")
@@ -352,7 +370,7 @@ class RateCardVersionAdmin(ServiceAdmin):
 
     def activate_view(self, request, object_id):
         version = self._version(request, object_id)
-        if not self.has_change_permission(request, version):
+        if not self.has_activate_permission(request, version):
             if not version.is_draft:
                 messages.info(request, f"{version} is already active.")
                 return HttpResponseRedirect(self._change_url(version))
@@ -366,7 +384,9 @@ class RateCardVersionAdmin(ServiceAdmin):
     # A new draft from an existing version (its prices copied).
 
     def _new_drafts(self, request, versions, *, action: bool):
-        if not self.has_add_permission(request):
+        if not self.has_add_permission(request) or not all(
+            access.may_edit_rate_card(request.user, v.rate_card) for v in versions
+        ):
             raise PermissionDenied
         latest = max(v.rate_card.versions.order_by("-effective_from").first().effective_from for v in versions)
         initial = {"effective_from": _next_month_start(max(clock.today(), latest))}

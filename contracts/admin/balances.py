@@ -20,6 +20,7 @@ from contracts.admin.pages import ActionForm, ActionPagesMixin
 from contracts.models import Balance, BalanceKind, LedgerEntry
 from contracts.services import balances as services
 from contracts.services.clocks import customer_now
+from revops import access
 
 
 def with_remaining(balances):
@@ -85,7 +86,8 @@ class BalanceAdmin(ActionPagesMixin, ServiceAdmin):
     object_pages = ("adjust", "void")
 
     def get_queryset(self, request):
-        return with_remaining(super().get_queryset(request)).select_related("contract", "product")
+        balances = with_remaining(super().get_queryset(request)).select_related("contract", "product")
+        return access.through_customer(request.user, balances, customer_field="contract__customer")
 
     @admin.display(description="contract")
     def contract_(self, obj: Balance) -> str:

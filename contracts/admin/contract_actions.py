@@ -116,9 +116,10 @@ class ContractActionsMixin:
     def may_act(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_contract")
 
-    def _acting_on(self, request, object_id) -> Contract:
+    def _acting_on(self, request, object_id, permission: str | None = None) -> Contract:
         contract = self.object_or_404(request, object_id)
-        if not self.may_act(request):
+        # Most pages need the right to change contracts; amending (Sales) and granting (Finance) have their own.
+        if not (request.user.has_perm(permission) if permission else self.may_act(request)):
             raise PermissionDenied
         return contract
 
@@ -171,7 +172,7 @@ class ContractActionsMixin:
         )
 
     def amend_view(self, request, object_id):
-        contract = self._acting_on(request, object_id)
+        contract = self._acting_on(request, object_id, "contracts.add_contractversion")
         latest = with_terms(contract.versions.order_by("-number")).first()
 
         def perform(data: dict[str, Any]) -> str:
@@ -236,7 +237,7 @@ class ContractActionsMixin:
         )
 
     def grant_view(self, request, object_id):
-        contract = self._acting_on(request, object_id)
+        contract = self._acting_on(request, object_id, "contracts.add_balance")
         if not request.user.has_perm(f"{self.opts.app_label}.add_balance"):
             raise PermissionDenied
 

@@ -37,8 +37,9 @@ from contracts.admin.pages import ActionPagesMixin
 from contracts.admin.terms import TermsEditor
 from contracts.models import Balance, Contract, ContractStatus, ContractVersion, SubscriptionChange
 from contracts.services.approvals import contract_create_propose
-from revops import clock
+from revops import access, clock
 from revops.approvals.models import ApprovalRequest
+from revops.audit.admin import AsOfHistoryMixin
 
 DEFAULT_SIGN_REASON = "contract signed (entered in the admin)"
 
@@ -195,7 +196,7 @@ class BalanceInline(ReadOnlyInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(ContractActionsMixin, ContractPagesMixin, ActionPagesMixin, ServiceAdmin):
+class ContractAdmin(AsOfHistoryMixin, ContractActionsMixin, ContractPagesMixin, ActionPagesMixin, ServiceAdmin):
     form = ContractCreateForm
     list_display = ["__str__", "customer", "rate_card", "pinned", "cadence", "status", "start_date", "end_date"]
     list_filter = ["status", "cadence"]
@@ -205,6 +206,11 @@ class ContractAdmin(ContractActionsMixin, ContractPagesMixin, ActionPagesMixin, 
     date_hierarchy = "start_date"
     actions = ["activate_contracts"]
     object_pages = ("activate", "end", "amend", "subscription", "grant", "as_of", "preview")
+    as_of_kind = "contract"
+
+    def get_queryset(self, request):
+        # An account manager (or support) without the see-all permission sees only their customers' contracts.
+        return access.through_customer(request.user, super().get_queryset(request))
 
     @admin.display(description="pinned version", ordering="pinned_version__number")
     def pinned(self, obj: Contract) -> str:
@@ -287,9 +293,14 @@ class ContractAdmin(ContractActionsMixin, ContractPagesMixin, ActionPagesMixin, 
                     ("As of a date", "as_of", True),
                     ("Preview a period", "preview", True),
                     ("Activate…", "activate", can_act and contract.status == ContractStatus.DRAFT),
-                    ("Amend…", "amend", can_act and contract.status != ContractStatus.ENDED),
+                    (
+                        "Amend…",
+                        "amend",
+                        request.user.has_perm("contracts.add_contractversion")
+                        and contract.status != ContractStatus.ENDED,
+                    ),
                     ("Change subscription…", "subscription", can_act and contract.status != ContractStatus.ENDED),
-                    ("Grant commit or credit…", "grant", can_act and request.user.has_perm("contracts.add_balance")),
+                    ("Grant commit or credit…", "grant", request.user.has_perm("contracts.add_balance")),
                     ("End…", "end", can_act and contract.status != ContractStatus.ENDED),
                 ]
                 if shown

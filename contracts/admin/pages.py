@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 
 from catalog.admin.base import add_domain_error, describe
+from revops import history
 from revops.errors import DomainError
 
 ACTION_TEMPLATE = "admin/contracts/action.html"
@@ -86,7 +87,8 @@ class ActionPagesMixin:
         change_url = self.page_url(obj, "change")
         if request.method == "POST" and form.is_valid():
             try:
-                message = perform(form.cleaned_data)
+                with history.change_reason(form.cleaned_data.get("reason")):  # the person's why, on every record
+                    message = perform(form.cleaned_data)
             except DomainError as exc:
                 if not exc.fields:
                     messages.error(request, f"Nothing changed: {describe(exc)}")

@@ -33,7 +33,7 @@ from contracts.selectors import ContractSnapshot
 from contracts.services import contracts as services
 from contracts.services.approvals import contract_create_propose
 from contracts.services.clocks import customer_now
-from revops import clock
+from revops import access, clock
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -174,6 +174,7 @@ class ContractListCreateApi(ApiView):
     )
     def get(self, request):
         contracts = Contract.objects.select_related("customer", "rate_card", "pinned_version").order_by("pk")
+        contracts = access.visible_to(request, contracts, customer_field="customer")
         customer = request.query_params.get("customer")
         if customer:
             contracts = contracts.filter(customer__external_id=customer)

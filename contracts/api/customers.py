@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from catalog.api.fields import IDEMPOTENCY
 from contracts import selectors, services
 from contracts.models import Customer, TestClock
+from revops import access
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -94,9 +95,8 @@ class CustomerListCreateApi(ApiView):
     )
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            selectors.customer_list(search=request.query_params.get("search")), request, view=self
-        )
+        customers = access.visible_to(request, selectors.customer_list(search=request.query_params.get("search")))
+        page = paginator.paginate_queryset(customers, request, view=self)
         return paginator.get_paginated_response(CustomerOutput(page, many=True).data)
 
     @extend_schema(

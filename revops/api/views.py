@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from revops import clock
+from revops import clock, history
 from revops.api import idempotency
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -61,6 +61,24 @@ class IdempotentMixin:
 
 class ApiView(IdempotentMixin, APIView):
     """Base for one-operation API views (`InvoiceFinalizeApi`)."""
+
+    _reason_token = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # The caller's X-Change-Reason goes into every history record this request writes, unless the
+        # operation's own `reason` field says why (the service records that one).
+        own = request.query_params.get("reason")
+        if not own and request.method in WRITE_METHODS and hasattr(request.data, "get"):
+            own = request.data.get("reason")
+        if not own:
+            self._reason_token = history.use_reason(request.META.get("HTTP_X_CHANGE_REASON"))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        token, self._reason_token = self._reason_token, None
+        if token is not None:
+            history.forget_reason(token)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 _HealthOutput = inline_serializer(

@@ -71,7 +71,7 @@ def price_form(price: Price | None = None, tiers=(), **values) -> dict:
         "minimum_charge": "",
         "maximum_charge": "",
         "rounding": "half_up",
-        "change_reason": "",
+        "change_reason": "test change",
     }
     data.update(values)
     existing = list(price.tiers.order_by("start")) if price else []
@@ -172,7 +172,7 @@ METRIC_POST = {
     "filters": "[]",
     "group_by": "",
     "time_unit": "",
-    "change_reason": "",
+    "change_reason": "test change",
 }
 
 
@@ -220,12 +220,18 @@ def test_metric_definition_is_frozen_once_an_active_version_prices_it(admin_clie
     assert "aggregation" not in page.context["adminform"].form.fields
     response = admin_client.post(
         url("billablemetric_change", metric.pk),
-        {"name": "Tokens (all models)", "description": "", "unit_label": "tokens", "aggregation": "count"},
+        {
+            "name": "Tokens (all models)",
+            "description": "",
+            "unit_label": "tokens",
+            "aggregation": "count",
+            "change_reason": "clearer name",
+        },
     )
     assert response.status_code == 302
     metric.refresh_from_db()
     assert (metric.name, metric.aggregation) == ("Tokens (all models)", "sum")
-    assert metric.history.latest().history_change_reason == "edited in the admin"
+    assert metric.history.latest().history_change_reason == "clearer name"
 
 
 def test_metric_preview_computes_the_quantity_per_group(admin_client):
@@ -312,6 +318,7 @@ def test_product_rules_show_on_the_form_and_kind_is_fixed_after_creation(admin_c
             "is_active": "on",
             "kind": "one_time",
             "billing_timing": "in_arrears",
+            "change_reason": "seats belong to core",
         },
     )
     assert response.status_code == 302
@@ -476,7 +483,7 @@ def version_form(version: RateCardVersion, rows: list[dict], **values) -> dict:
     data = {
         "effective_from": str(version.effective_from),
         "notes": version.notes,
-        "change_reason": "",
+        "change_reason": "test change",
         "prices-TOTAL_FORMS": str(len(rows)),
         "prices-INITIAL_FORMS": str(len(existing)),
         "prices-MIN_NUM_FORMS": "0",
@@ -618,7 +625,7 @@ def test_new_draft_action_copies_the_version(admin_client, catalog):
             "confirm": "yes",
             "effective_from": "2027-02-01",
             "notes": "2027",
-            "change_reason": "",
+            "change_reason": "test change",
         },
     )
     assert response.status_code == 302
@@ -638,7 +645,7 @@ def test_a_service_error_while_saving_comes_back_on_the_form(admin_client, catal
             "based_on": catalog["v1"].pk,
             "copy_prices": "on",
             "notes": "",
-            "change_reason": "",
+            "change_reason": "test change",
         },
     )
     assert response.status_code == 200
@@ -778,7 +785,8 @@ def test_rate_card_and_version_are_created_through_the_admin(admin_client, admin
     assert bad.context["adminform"].form.errors["currency"] == ["'EUX' is not a known ISO 4217 currency code"]
 
     created = admin_client.post(
-        url("ratecard_add"), {"code": "eu", "name": "Europe", "currency": "eur", "description": "", "change_reason": ""}
+        url("ratecard_add"),
+        {"code": "eu", "name": "Europe", "currency": "eur", "description": "", "change_reason": "test change"},
     )
     assert created.status_code == 302
     card = RateCard.objects.get(code="eu")
@@ -793,13 +801,13 @@ def test_rate_card_and_version_are_created_through_the_admin(admin_client, admin
             "based_on": "",
             "copy_prices": "on",
             "notes": "first",
-            "change_reason": "",
+            "change_reason": "test change",
         },
     )
     assert version.status_code == 302
     v1 = card.versions.get()
     assert (v1.number, v1.status, v1.notes) == (1, "draft", "first")
-    assert v1.history.get().history_change_reason == "new draft version"
+    assert v1.history.get().history_change_reason == "test change"
 
 
 def test_history_is_read_only(admin_client, catalog):

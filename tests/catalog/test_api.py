@@ -56,7 +56,7 @@ def test_metric_create_read_list_and_rename_with_history(write_client, service_u
     assert renamed.status_code == 200 and renamed.json()["name"] == "LLM tokens"
     history = list(BillableMetric.objects.get(code="tokens").history.order_by("history_id"))
     assert [(h.name, h.history_change_reason, h.history_user) for h in history] == [
-        ("AI tokens", "metric created over the API", service_user),
+        ("AI tokens", "test change", service_user),  # the client's X-Change-Reason (tests/conftest.py)
         ("LLM tokens", "clearer", service_user),
     ]
 

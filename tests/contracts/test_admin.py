@@ -149,7 +149,7 @@ def contract_post(card, customer, **changes) -> dict:
         "cadence": "monthly",
         "billing_anchor": "",
         "proration": "next_invoice",
-        "change_reason": "",
+        "change_reason": "test change",
         **terms_post(),
     }
     data.update(changes)

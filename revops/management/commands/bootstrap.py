@@ -1,5 +1,7 @@
 """First step of `make run`: migrate, load the demo data once, ensure the demo staff login, print it."""
 
+from io import StringIO
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -15,6 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, no_demo=False, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
+        call_command("setup_roles", verbosity=0, stdout=StringIO())
         if not no_demo:
             call_command("demo_data", stdout=self.stdout)
         username, password = settings.REVOPS_DEMO_USERNAME, settings.REVOPS_DEMO_PASSWORD
@@ -25,3 +28,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"demo staff login: {username} / {password}  (http://127.0.0.1:8000/admin/)")
         )
+        if not no_demo:
+            from demo.users import load_users
+
+            roles = ", ".join(load_users(password=password))
+            self.stdout.write(self.style.SUCCESS(f"demo role logins (password {password}): {roles}"))
