@@ -25,9 +25,14 @@ SUPPORT = "Support"
 # Members of these roles see only their own customers unless they also hold contracts.view_all_customers.
 CUSTOMER_SCOPED_ROLES = [SALES, SUPPORT]
 
-# --- Approvals (maker-checker) live on another branch. The integrator fills this list once they are
-# --- merged, e.g. "revops.decide_approvalrequest" and "revops.view_approvalrequest".
-APPROVAL_PERMISSIONS: list[str] = []
+# Deciding approval requests (maker-checker: the services still refuse anyone's own change).
+APPROVAL_PERMISSIONS: list[str] = [
+    "revops.decide_approvalrequest",
+    "revops.view_approvaldecision",
+    "revops.view_approvalpolicy",
+]
+# Whoever proposes a change sees the requests (their own, and those waiting for approvers).
+SEE_REQUESTS = ["revops.view_approvalrequest"]
 
 CATALOG = ["billablemetric", "product", "productline", "ratecard", "ratecardversion", "price", "pricetier"]
 CONTRACT_TERMS = [
@@ -40,9 +45,26 @@ CONTRACT_TERMS = [
     "minimumspend",
     "trial",
     "subscriptionchange",
+    "testclock",
 ]
 BALANCES = ["balance", "ledgerentry"]
-BILLING = ["invoice", "invoiceline", "invoicerun", "creditnote", "creditnoteline", "invoicedocument"]
+BILLING = [
+    "invoice",
+    "invoiceline",
+    "invoicerun",
+    "invoicerunchunk",
+    "creditnote",
+    "creditnoteline",
+    "invoicedocument",
+    "taxrate",
+    "revenueentry",
+    "revenuereport",
+    "monthendclose",
+    "webhookendpoint",
+    "webhookevent",
+    "webhookdelivery",
+    "webhookattempt",
+]
 USAGE = ["usageevent", "rejectedevent", "metricrollupstate"]
 
 
@@ -60,6 +82,7 @@ _READ_ALL = [
     *view("billing", BILLING),
     *view("usage", USAGE),
     "contracts.view_all_customers",
+    *SEE_REQUESTS,
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -69,6 +92,8 @@ ROLES: dict[str, list[str]] = {
         *full("billing", BILLING),
         *full("contracts", BALANCES),
         "revops.view_auditlog",
+        "revops.view_approvalpolicy",
+        "revops.change_approvalpolicy",
     ],
     # The catalog and contracts, in full; activating a version is theirs to ask (approval decides).
     REVOPS: [
@@ -86,6 +111,7 @@ ROLES: dict[str, list[str]] = {
         "contracts.add_contractversion",
         "contracts.add_priceoverride",
         "contracts.change_priceoverride",
+        *SEE_REQUESTS,
     ],
     # Proposes prices: edits draft versions and prices of the rate cards they own; cannot activate.
     PRODUCT: [
@@ -93,6 +119,7 @@ ROLES: dict[str, list[str]] = {
         *full("catalog", ["price", "pricetier"]),
         "catalog.add_ratecardversion",
         "catalog.change_ratecardversion",
+        *SEE_REQUESTS,
     ],
     # Decides approval requests, reading whatever a request concerns.
     APPROVER: [*_READ_ALL, *APPROVAL_PERMISSIONS],
@@ -103,6 +130,8 @@ ROLES: dict[str, list[str]] = {
         "revops.view_auditlog",
         "auth.view_user",
         "auth.view_group",
+        "revops.view_approvaldecision",
+        "revops.view_approvalpolicy",
     ],
     # Reads the customers they look after and those customers' invoices.
     SUPPORT: [

@@ -20,6 +20,8 @@ class EventType(models.TextChoices):
     CREDIT_NOTE_CREATED = "credit_note.created", "Credit note created"
     COMMIT_LOW_BALANCE = "commit.low_balance", "Commitment below its low-balance threshold"
     RATE_CARD_ACTIVATED = "rate_card.activated", "Rate card version activated"
+    APPROVAL_REQUESTED = "approval.requested", "Approval requested (a change waits for approvers)"
+    APPROVAL_DECIDED = "approval.decided", "Approval request approved, rejected, applied or failed"
     # Sent only on request, to one endpoint, whatever it subscribes to.
     WEBHOOK_TEST = "webhook.test", "Test event"
 

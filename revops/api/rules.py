@@ -31,6 +31,12 @@ def write(*perms: str) -> Rule:
     return Rule(perms=perms, reason=True)
 
 
+def act(*perms: str) -> Rule:
+    """A POST on a record that is not audited by its own history (a decision carries its reason; a test clock
+    is a simulation): the permission alone."""
+    return Rule(perms=perms)
+
+
 def dry_run(*perms: str) -> Rule:
     """A POST that computes and stores nothing (previews)."""
     return Rule(perms=perms)
@@ -82,6 +88,7 @@ API_RULES: dict[str, dict[str, Rule]] = {
         "PATCH": write("catalog.change_ratecardversion"),
     },
     "RateCardVersionActivateApi": {"POST": write("catalog.activate_ratecardversion")},
+    "RateCardVersionRollbackApi": {"POST": write("catalog.add_ratecardversion")},
     "RateCardVersionPreviewApi": {"POST": dry_run("catalog.view_ratecardversion")},
     "PriceCreateApi": {"POST": write("catalog.add_price")},
     "PriceDetailApi": {"PUT": write("catalog.change_price"), "DELETE": write("catalog.delete_price")},
@@ -101,6 +108,40 @@ API_RULES: dict[str, dict[str, Rule]] = {
     "InvoicePdfApi": {"GET": read("billing.view_invoice")},
     "InvoiceCreditNotesApi": {"GET": read("billing.view_creditnote"), "POST": write("billing.add_creditnote")},
     "ContractInvoiceComputeApi": {"POST": write("billing.add_invoice")},
+    "TaxRateListCreateApi": {"GET": read("billing.view_taxrate"), "POST": write("billing.add_taxrate")},
+    "TaxRateDetailApi": {"GET": read("billing.view_taxrate"), "PATCH": write("billing.change_taxrate")},
+    "RevenueReportApi": {"GET": read("billing.view_revenuereport")},
+    "MonthEndReportApi": {"GET": read("billing.view_monthendclose")},
+    # --- webhooks ---
+    "WebhookEndpointListCreateApi": {
+        "GET": read("billing.view_webhookendpoint"),
+        "POST": write("billing.add_webhookendpoint"),
+    },
+    "WebhookEndpointDetailApi": {
+        "GET": read("billing.view_webhookendpoint"),
+        "PATCH": write("billing.change_webhookendpoint"),
+        "DELETE": write("billing.delete_webhookendpoint"),
+    },
+    "WebhookEndpointDisableApi": {"POST": write("billing.change_webhookendpoint")},
+    "WebhookEndpointRotateSecretApi": {"POST": write("billing.change_webhookendpoint")},
+    "WebhookEndpointTestApi": {"POST": act("billing.change_webhookendpoint")},
+    "WebhookEventListApi": {"GET": read("billing.view_webhookevent")},
+    "WebhookEventDetailApi": {"GET": read("billing.view_webhookevent")},
+    "WebhookEventReplayApi": {"POST": act("billing.add_webhookdelivery")},
+    "WebhookDeliveryListApi": {"GET": read("billing.view_webhookdelivery")},
+    "WebhookDeliveryDetailApi": {"GET": read("billing.view_webhookdelivery")},
+    # --- test clocks (simulated customers) ---
+    "TestClockListCreateApi": {"GET": read("contracts.view_testclock"), "POST": act("contracts.add_testclock")},
+    "TestClockDetailApi": {"GET": read("contracts.view_testclock"), "DELETE": act("contracts.delete_testclock")},
+    "TestClockAdvanceApi": {"POST": act("contracts.change_testclock")},
+    "TestClockCustomerAttachApi": {"POST": write("contracts.change_customer")},
+    # --- approvals (the services check who may decide and that no one approves their own change) ---
+    "ApprovalListApi": {"GET": read("revops.view_approvalrequest")},
+    "ApprovalDetailApi": {"GET": read("revops.view_approvalrequest")},
+    "ApprovalApproveApi": {"POST": act("revops.decide_approvalrequest")},
+    "ApprovalRejectApi": {"POST": act("revops.decide_approvalrequest")},
+    "ApprovalCancelApi": {"POST": act("revops.view_approvalrequest")},  # the author's own: the service checks
+    "ApprovalPolicyApi": {"GET": read("revops.view_approvalpolicy"), "POST": write("revops.change_approvalpolicy")},
     # --- audit ---
     "AuditLogApi": {"GET": read("revops.view_auditlog")},
     "AuditLogCsvApi": {"GET": read("revops.view_auditlog")},
@@ -138,6 +179,7 @@ SCOPES: dict[str, tuple[str, str]] = {
     "RateCardVersionListCreateApi": ("rate_card", "code"),
     "RateCardVersionDetailApi": ("rate_card", "code"),
     "RateCardVersionActivateApi": ("rate_card", "code"),
+    "RateCardVersionRollbackApi": ("rate_card", "code"),
     "PriceCreateApi": ("rate_card", "code"),
     "PriceDetailApi": ("rate_card", "code"),
 }

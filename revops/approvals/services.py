@@ -237,6 +237,31 @@ def _notify(request: ApprovalRequest, event: str) -> None:
         body = f"{request.get_kind_display()} for {request.target_label}: {event}.\n{request.outcome}\n"
     if recipients:
         transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=False))
+    _notify_webhooks(request, event)
+
+
+def _notify_webhooks(request: ApprovalRequest, event: str) -> None:
+    """Other systems (a chat bot, a ticketing tool) hear of requests and decisions over webhooks."""
+    from billing.webhooks.services import webhook_emit  # billing sits above revops: imported when used
+
+    webhook_emit(
+        event_type="approval.requested" if event == "submitted" else "approval.decided",
+        data={
+            "id": request.pk,
+            "kind": request.kind,
+            "event": event,
+            "status": request.status,
+            "target": request.target_label,
+            "target_type": request.target_type.model if request.target_type_id else None,
+            "target_id": request.target_id,
+            "author": request.author.get_username(),
+            "reason": request.reason,
+            "effective_date": request.effective_date.isoformat(),
+            "approvers_required": request.approvers_required,
+            "outcome": request.outcome,
+        },
+        as_of=request.applied_at or request.decided_at or request.created_at,  # when what it reports happened
+    )
 
 
 class _RolledBack(Exception):

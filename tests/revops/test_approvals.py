@@ -5,6 +5,7 @@ the beat task; approvers and authors are told by email."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal as D
 
 import pytest
@@ -187,3 +188,33 @@ def test_an_invalid_draft_is_refused_before_anyone_is_asked(priced, maker):
     with pytest.raises(ValidationError) as refused:
         ask(empty, maker)
     assert refused.value.code == "no_prices"
+
+
+def test_requests_and_decisions_are_sent_to_webhook_subscribers(draft, maker, checker):
+    from billing.webhooks.models import WebhookEvent
+    from billing.webhooks.services import webhook_endpoint_create
+
+    webhook_endpoint_create(
+        url="https://ops.example.com/hooks",
+        event_types=["approval.requested", "approval.decided"],
+        actor=None,
+        as_of=NOW,
+    )
+    request = ask(draft, maker)
+    request_approve(request=request, actor=checker, as_of=NOW, reason="looks right")
+    approvals = WebhookEvent.objects.filter(type__startswith="approval.").order_by("pk")
+    sent = [(e.type, json.loads(e.body)["data"]) for e in approvals]
+    events = [(kind, data["event"], data["status"]) for kind, data in sent]
+    assert events == [
+        ("approval.requested", "submitted", "pending"),
+        ("approval.decided", "approved", "approved"),
+        ("approval.decided", "applied", "applied"),
+    ]
+    data = sent[0][1]
+    assert (data["id"], data["kind"], data["author"], data["target"]) == (
+        request.pk,
+        "rate_card_version.activate",
+        "maker",
+        "std v2",
+    )
+    assert all(e.deliveries.count() == 1 for e in approvals)

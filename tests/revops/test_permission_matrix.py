@@ -23,8 +23,10 @@ from billing.models import Invoice, InvoiceStatus
 from billing.services.invoices import invoice_compute, invoice_finalize
 from catalog.models import RateCard, RateCardVersion
 from catalog.services import product_lines, rate_cards
+from catalog.services.approvals import rate_card_version_activation_propose
 from contracts.models import Contract, ContractVersion, Customer, LedgerEntry
 from revops import clock, grants
+from revops.approvals.models import ApprovalRequest
 from revops.audit.selectors import AuditFilter, audit_log_count
 from revops.models import ApiKey
 from revops.roles import APPROVER, AUDITOR, FINANCE, PRODUCT, REVOPS, ROLES, SALES, SUPPORT, roles_setup
@@ -106,6 +108,32 @@ def ids(w) -> dict:
     return {"contract": w["contract"].pk, "invoice": w["invoice"].pk}
 
 
+def activation_requested() -> bool:
+    """Activating asks for approval (maker-checker): the version stays a draft, a request waits."""
+    version = RateCardVersion.objects.get(rate_card__code="std", number=2)
+    return (
+        version.status == "draft"
+        and ApprovalRequest.objects.filter(
+            kind="rate_card_version.activate", payload__version_id=version.pk, status="pending"
+        ).exists()
+    )
+
+
+def pending_activation(w) -> None:
+    """A RevOps user asked for v2's activation; an approver (someone else) decides."""
+    CASES[0].setup(w)
+    w["request"] = rate_card_version_activation_propose(
+        version=RateCardVersion.objects.get(rate_card__code="std", number=2),
+        actor=w["users"][REVOPS],
+        as_of=clock.now(),
+        reason="new seat price",
+    )
+
+
+def request_status(w) -> str:
+    return ApprovalRequest.objects.get(pk=w["request"].pk).status
+
+
 def invoice_status(w) -> str:
     return Invoice.objects.get(pk=w["invoice"].pk).status
 
@@ -115,7 +143,7 @@ CASES = [
         "activate a rate card version",
         {REVOPS},
         api_post("/rate-cards/std/versions/2/activate"),
-        done=lambda w: RateCardVersion.objects.get(rate_card__code="std", number=2).status == "active",
+        done=lambda w: activation_requested(),
         setup=lambda w: rate_cards.price_set(
             version=RateCardVersion.objects.get(rate_card__code="std", number=2),
             product=w["contract"].rate_card.versions.get(number=1).prices.first().product,
@@ -211,6 +239,22 @@ CASES = [
         ALL - {PRODUCT},
         lambda c, w: c.get(f"{API}/audit/contracts/{w['contract'].pk}", {"as_of": clock.now().isoformat()}),
     ),
+    # --- approvals (maker-checker) ---
+    Case(
+        "approve a pending request",
+        {APPROVER},
+        lambda c, w: c.post(f"{API}/approvals/{w['request'].pk}/approve", {"reason": "fine"}, format="json"),
+        # a 12.5% price change on credits escalates to two approvers: this one's approval is recorded, one to go
+        done=lambda w: w["request"].decisions.filter(approver=w["users"][APPROVER], verdict="approve").exists(),
+        setup=pending_activation,
+    ),
+    Case(
+        "reject a pending request",
+        {APPROVER},
+        lambda c, w: c.post(f"{API}/approvals/{w['request'].pk}/reject", {"reason": "too steep"}, format="json"),
+        done=lambda w: request_status(w) == "rejected",
+        setup=pending_activation,
+    ),
     # --- the admin ---
     Case(
         "admin: activate a version (an admin action)",
@@ -224,7 +268,7 @@ CASES = [
                 "change_reason": "approved",
             },
         ),
-        done=lambda w: RateCardVersion.objects.get(rate_card__code="std", number=2).status == "active",
+        done=lambda w: activation_requested(),
         setup=lambda w: CASES[0].setup(w),
         admin=True,
     ),
@@ -287,11 +331,14 @@ def test_role_against_operation(world, case, role):
     with clock.frozen_at(CLOSE):
         response = case.run(client_for(world["users"][role], admin=case.admin), world)
     if role in case.allowed:
-        assert response.status_code in (200, 201, 302), (response.status_code, getattr(response, "content", b"")[:500])
+        assert response.status_code in (200, 201, 202, 302), (
+            response.status_code,
+            getattr(response, "content", b"")[:500],
+        )
         if case.admin and response.status_code == 200 and case.done:
             pytest.fail(f"the admin page answered 200 (a form with errors?): {response.content[:1000]!r}")
         if case.done:
-            assert case.done(world), "allowed, but nothing happened"
+            assert case.done(world), ("allowed, but nothing happened", response.content[:800])
     else:
         # The API answers 403 (404 for what the user may not even see); the admin refuses an action the user
         # lacks by not offering it (the changelist again, or a redirect to it) and a page with 403.
