@@ -215,6 +215,6 @@ def test_requests_and_decisions_are_sent_to_webhook_subscribers(draft, maker, ch
         request.pk,
         "rate_card_version.activate",
         "maker",
-        "std v2",
+        "std v2 (from 2026-12-01)",
     )
     assert all(e.deliveries.count() == 1 for e in approvals)
