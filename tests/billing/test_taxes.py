@@ -312,6 +312,7 @@ def test_the_customer_admin_checks_the_tax_fields_together(admin_client, contrac
         "tax_exempt_reason": "",
         "aliases-TOTAL_FORMS": "0",
         "aliases-INITIAL_FORMS": "0",
+        "change_reason": "exempt as a reseller",  # every change form asks why (the audit trail)
     }
     response = admin_client.post(page, form)
     assert response.status_code == 200 and "tax_exempt_reason" in response.context["adminform"].form.errors

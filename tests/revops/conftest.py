@@ -12,7 +12,8 @@ from django.contrib.auth import get_user_model
 from catalog.services import metrics, products, rate_cards
 from contracts.models import Customer
 from contracts.services import contracts as svc
-from tests.revops.approval_support import make_approver
+from revops.roles import FINANCE, REVOPS
+from tests.revops.approval_support import make_approver, role
 from usage import rollups
 from usage.services import usage_events_ingest
 
@@ -22,9 +23,12 @@ NOW = dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC)  # the last complete perio
 
 @pytest.fixture
 def maker(db):
-    return get_user_model().objects.create_user(
+    """Proposes changes: RevOps (catalog, contracts) and Finance (invoices, credits), as the people who ask are."""
+    user = get_user_model().objects.create_user(
         username="maker", password="pw-maker-123", is_staff=True, email="maker@example.com"
     )
+    user.groups.add(role(REVOPS), role(FINANCE))
+    return get_user_model().objects.get(pk=user.pk)
 
 
 @pytest.fixture

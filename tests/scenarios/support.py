@@ -12,8 +12,9 @@ API = "/api/v1"
 
 
 class Api:
-    def __init__(self, client, capture_on_commit) -> None:
+    def __init__(self, client, capture_on_commit, approver=None) -> None:
         self.client = client
+        self.approver = approver  # a second person's client: activations wait for their approval
         self.capture = capture_on_commit  # pytest-django's: runs on_commit work (rollup builds) in the test
 
     def call(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
@@ -40,7 +41,11 @@ class Api:
         path = f"/rate-cards/{card}/versions/{version['number']}"
         for price in prices:
             self.post(f"{path}/prices", price, 201)
-        assert self.post(f"{path}/activate", {"reason": "scenario"})["status"] == "active"
+        request = self.post(f"{path}/activate", {"reason": "scenario"}, 202)  # maker-checker: a request waits
+        response = self.approver.post(f"{API}/approvals/{request['id']}/approve", {"reason": "checked"}, format="json")
+        assert response.status_code == 200, response.content[:2000]
+        assert response.json()["status"] == "applied"
+        assert self.get(path)["status"] == "active"
 
     # --- clock, customer, contract ---
 
