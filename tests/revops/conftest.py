@@ -9,15 +9,13 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.auth import get_user_model
 
-from catalog.services import metrics, products, rate_cards
-from contracts.models import Customer
-from contracts.services import contracts as svc
+from catalog.models import Product
+from catalog.services import rate_cards
 from revops.roles import FINANCE, REVOPS
+from tests.billing.conftest import contract  # noqa: F401 (the fixture the approval world builds on)
 from tests.revops.approval_support import make_approver, role
-from usage import rollups
 from usage.services import usage_events_ingest
 
-T0 = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC)  # the last complete period is October
 
 
@@ -42,30 +40,12 @@ def checker2(db):
 
 
 @pytest.fixture
-def priced(db):
-    credits_metric = metrics.metric_create(
-        code="credits", name="Credits", event_type="credits.used", aggregation="sum", property="credits", actor=None
-    )
-    rollups.rollups_build(metric=credits_metric, as_of=T0)
-    seat = products.product_create(code="seat", name="Seat", kind="subscription", actor=None)
-    credits = products.product_create(
-        code="credits", name="AI credits", kind="usage", metric=credits_metric, actor=None
-    )
-    card = rate_cards.rate_card_create(code="std", name="Standard", currency="USD", actor=None)
-    v1 = rate_cards.rate_card_version_create(rate_card=card, effective_from=dt.date(2026, 1, 1), actor=None)
-    rate_cards.price_set(version=v1, product=seat, values={"model": "per_unit", "unit_price": D(40)}, actor=None)
-    rate_cards.price_set(version=v1, product=credits, values={"model": "per_unit", "unit_price": D("0.01")}, actor=None)
-    rate_cards.rate_card_version_activate(version=v1, actor=None, as_of=T0)
-    customer = Customer.objects.create(external_id="acme", name="Acme", currency="USD")
-    contract = svc.contract_create(
-        customer=customer,
-        rate_card=card,
-        start_date=dt.date(2026, 1, 1),
-        actor=None,
-        terms=svc.Terms(included_usage=[(credits, D(1000))]),
-        subscriptions=[(seat, D(10))],
-    )
-    svc.contract_activate(contract=contract, actor=None)
+def priced(contract):  # noqa: F811 (pytest passes the imported fixture)
+    """The billing tests' world (tests/billing/conftest.py) with October's usage."""
+    card = contract.rate_card
+    v1 = card.versions.get(number=1)
+    seat, credits = Product.objects.get(code="seat"), Product.objects.get(code="credits")
+    customer = contract.customer
     result = usage_events_ingest(
         events=[
             {
