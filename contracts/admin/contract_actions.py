@@ -182,7 +182,7 @@ class ContractActionsMixin:
                 actor=request.user,
                 reason=data["reason"],
                 terms=form.terms_editor.terms(),
-                as_of=clock.now(),
+                as_of=customer_now(contract.customer),
             )
             if isinstance(version, ApprovalRequest):
                 return f"The discount is beyond policy: request #{version.pk} awaits an approver."

@@ -14,7 +14,7 @@ from catalog.api.fields import IDEMPOTENCY, reason_input
 from contracts import selectors
 from contracts.api.terms import ContractTermsInput, ContractVersionOutput, terms_errors, terms_from
 from contracts.services.approvals import contract_amend_propose
-from revops import clock
+from contracts.services.clocks import customer_now
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
 from revops.approvals.api import ApprovalRequestOutput, pending
@@ -56,7 +56,7 @@ class ContractAmendmentListCreateApi(ApiView):
                 reason=fields["reason"],
                 terms=terms_from(fields["terms"]),
                 actor=request.user,
-                as_of=clock.now(),
+                as_of=customer_now(contract.customer),
             )
         if isinstance(version, ApprovalRequest):  # a discount beyond policy: waits for an approver
             return pending(version)

@@ -33,7 +33,7 @@ from contracts.selectors import ContractSnapshot
 from contracts.services import contracts as services
 from contracts.services.approvals import contract_create_propose
 from contracts.services.clocks import customer_now
-from revops import access, clock
+from revops import access
 from revops.api.pagination import Pagination
 from revops.api.serializers import StrictInput
 from revops.api.views import ApiView
@@ -202,7 +202,12 @@ class ContractListCreateApi(ApiView):
         reason = fields.pop("reason", "contract signed over the API")
         with terms_errors():
             contract = contract_create_propose(
-                actor=request.user, terms=terms, subscriptions=subscriptions, reason=reason, as_of=clock.now(), **fields
+                actor=request.user,
+                terms=terms,
+                subscriptions=subscriptions,
+                reason=reason,
+                as_of=customer_now(fields["customer"]),
+                **fields,
             )
         if isinstance(contract, ApprovalRequest):  # a discount beyond policy: waits for an approver
             return pending(contract)
