@@ -137,7 +137,7 @@ def contract_price_specs(
     the contract version in effect then. Billing, previews and experiments all price through this.
     `card_version` prices with another version instead (what-ifs: migrations, experiments)."""
     batch = batch_for(contract)
-    key = ("prices", contract.pk, period, card_version.pk if card_version else None)
+    key = ("prices", contract.pk, period, card_version.pk if card_version else None, list_prices)
     if batch and key in batch.memo:
         return batch.memo[key]
     card_version = card_version or contract_card_version(contract, period)
@@ -248,7 +248,7 @@ def contract_preview(
     prices = contract_price_specs(contract, period, card_version=card_version, list_prices=list_prices)
     terms = _terms_on(contract, period.start)
     trial = terms.trials.first()
-    trial_ends = trial.ends_on if trial and trial.ends_on > period.start else None
+    trial_ends = _trial_ends(trial, period)
     lines = list(_fee_lines(contract, prices, period, trial_ends))
     usage_free = trial_ends is not None and trial_ends >= period.end and not trial.usage_billed
     for code, quantity in sorted(usage.items()):
@@ -303,10 +303,13 @@ def contract_fee_lines(*, contract: Contract, period: Period, excluding: Collect
     """The subscription fee lines of `period` alone, as the preview prices them; `excluding` reads those
     subscription changes as not made (what the period cost before them)."""
     prices = contract_price_specs(contract, period)
-    terms = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
-    trial = terms.trials.first()
-    trial_ends = trial.ends_on if trial and trial.ends_on > period.start else None
+    trial_ends = _trial_ends(_terms_on(contract, period.start).trials.first(), period)
     return list(_fee_lines(contract, prices, period, trial_ends, excluding))
+
+
+def _trial_ends(trial, period: Period) -> dt.date | None:
+    """When the trial in the period's terms ends, if it runs into the period."""
+    return trial.ends_on if trial and trial.ends_on > period.start else None
 
 
 def contract_active_on(customer: Customer, day: dt.date) -> Contract | None:

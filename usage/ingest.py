@@ -142,10 +142,14 @@ class BatchValidator:
         clock_times: dict[int, dt.datetime] | None = None,
     ) -> None:
         self.limits = limits
-        self.clock_times = clock_times or {}  # customer id -> its test clock's time: its "now"
         self.now = now
         self.oldest = now - limits.max_age
         self.latest = now + limits.max_future
+        # A customer on a test clock lives at the clock's time: its own "now" and accepted window, worked out once.
+        self.clock_windows = {
+            customer_id: (at, at - limits.max_age, at + limits.max_future)
+            for customer_id, at in (clock_times or {}).items()
+        }
         self.customers = customers
         self.metrics = metrics
         self.seen: dict[str, str] = {}  # transaction ids in this batch -> payload hash
@@ -192,19 +196,15 @@ class BatchValidator:
         if not isinstance(event_type, str) or not EVENT_TYPE.match(event_type):
             return reject("invalid", "event_type is required: 1-128 letters, digits and _ . : -", "event_type")
         sent_timestamp = raw.get("timestamp")
-        simulated = self.clock_times.get(customer_id) if self.clock_times else None
+        window = self.clock_windows.get(customer_id) if self.clock_windows else None
+        now, oldest, latest = window or (self.now, self.oldest, self.latest)
         if sent_timestamp is None:
-            timestamp = self.now if simulated is None else simulated
+            timestamp = now
         else:
             try:
                 timestamp = parse_timestamp(sent_timestamp)
             except ValueError as exc:
                 return reject("invalid_timestamp", str(exc), "timestamp")
-            oldest = self.oldest
-            latest = self.latest
-            if simulated is not None:  # the window around the customer's clock's time
-                oldest = simulated - self.limits.max_age
-                latest = simulated + self.limits.max_future
             if timestamp < oldest:
                 days = self.limits.max_age.days
                 return reject(

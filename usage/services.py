@@ -123,10 +123,13 @@ def usage_events_ingest(
                     "ts": c.timestamp,
                     "p": orjson.Fragment(c.properties_json),
                     "h": c.payload_hash,
-                    **({"r": clock_times[c.customer_id]} if c.customer_id in clock_times else {}),
                 }
                 for c in candidates
             ]
+            if clock_times:  # a simulated customer's events arrive at its clock's time (NULL: the batch's)
+                for row in rows:
+                    if row["c"] in clock_times:
+                        row["r"] = clock_times[row["c"]]
             cursor.execute(_INSERT_EVENTS, [received_at, orjson.dumps(rows).decode()])
             inserted = dict(cursor.fetchall())
         existing: dict[str, str] = {}

@@ -106,3 +106,19 @@ def test_a_batch_reads_what_each_contract_reads_alone(contracts):
         read(contracts[0])
     # the first contract of a batch pays for the batch; each further one reads (almost) nothing
     assert len(batch_queries) < len(single_queries) * 2
+
+
+def test_a_batch_keeps_list_prices_apart_from_contract_prices(contracts):
+    """Discount lines price the period at list and at contract prices: the batch must not hand one for the other."""
+    november = Period(dt.date(2026, 11, 1), dt.date(2026, 12, 1))  # under the 5% discount from 15 October
+
+    def both(contract) -> list[list[D]]:
+        return [
+            [line.amount for line in contract_preview(contract=contract, period=november, usage={}, list_prices=listed)]
+            for listed in (False, True)
+        ]
+
+    alone = [both(c) for c in contracts]
+    assert alone[0][0] != alone[0][1]
+    with contracts_prefetched(contracts):
+        assert [both(c) for c in contracts] == alone
