@@ -107,13 +107,15 @@ def object_allows(user, kind: str, keyword: str, kwargs: dict, *, write: bool) -
     return True
 
 
-def request_reason(request) -> str:
-    header = request.META.get(REASON_HEADER, "").strip()
-    if header:
-        return header
+def own_reason(request) -> str:
+    """The reason the operation takes in its own `reason` field (query or body), if it takes one."""
     data = request.data
     own = request.query_params.get("reason") or (data.get("reason") if hasattr(data, "get") else None)
     return own.strip() if isinstance(own, str) else ""
+
+
+def request_reason(request) -> str:
+    return request.META.get(REASON_HEADER, "").strip() or own_reason(request)
 
 
 def require_reason(request) -> None:

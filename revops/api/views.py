@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from revops import clock, history
 from revops.api import idempotency
+from revops.api.permissions import REASON_HEADER, own_reason
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -68,11 +69,8 @@ class ApiView(IdempotentMixin, APIView):
         super().initial(request, *args, **kwargs)
         # The caller's X-Change-Reason goes into every history record this request writes, unless the
         # operation's own `reason` field says why (the service records that one).
-        own = request.query_params.get("reason")
-        if not own and request.method in WRITE_METHODS and hasattr(request.data, "get"):
-            own = request.data.get("reason")
-        if not own:
-            self._reason_token = history.use_reason(request.META.get("HTTP_X_CHANGE_REASON"))
+        if not own_reason(request):
+            self._reason_token = history.use_reason(request.META.get(REASON_HEADER))
 
     def finalize_response(self, request, response, *args, **kwargs):
         token, self._reason_token = self._reason_token, None
