@@ -319,8 +319,4 @@ def invoice_document_path_for(invoice: Invoice, status: str | None = None) -> st
     return f"invoices/{invoice.number}{suffix}.pdf"
 
 
-def invoice_document_latest(invoice: Invoice) -> InvoiceDocument | None:
-    return InvoiceDocument.objects.filter(invoice_id=invoice.pk).order_by("-rendered_at", "-pk").first()
-
-
 __all__ = ["invoice_context", "invoice_document_store", "render_invoice_pdf"]

@@ -13,11 +13,10 @@ headlines are in the same unit (flat with flat, percentage with percentage, per-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from catalog import rating, specs
-from catalog.models import Price, Product
+from catalog import rating
+from catalog.models import Product
 
 PER_UNIT_MODELS = {rating.PriceModel.PER_UNIT, rating.PriceModel.GRADUATED, rating.PriceModel.VOLUME}
 PER_UNIT_MODELS |= {rating.PriceModel.PACKAGE}
@@ -80,8 +79,3 @@ def floor_problems(product: Product, spec: rating.PriceSpec, prefix: str = "") -
                 f"{rate.normalize():f}{' ' + what if what else ''} is below {product.code}'s price floor of {floor:f}"
             )
     return out
-
-
-def version_specs(prices: Iterable[Price]) -> dict[tuple[str, str], tuple[Product, rating.PriceSpec]]:
-    """Each price row's spec keyed by (product code, group value)."""
-    return {(p.product.code, p.group_value): (p.product, specs.spec_for_price(p)) for p in prices}

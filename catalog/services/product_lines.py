@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.shortcuts import assign_perm
 
 from catalog.models import ProductLine, RateCard, code_validator
 from revops.errors import ValidationError
@@ -45,7 +45,3 @@ def rate_card_product_line_set(
 def product_line_manager_grant(*, product_line: ProductLine, user: AbstractBaseUser) -> None:
     """`user` may edit the drafts of this line's rate cards (with their role's model permissions)."""
     assign_perm(MANAGE, user, product_line)
-
-
-def product_line_manager_revoke(*, product_line: ProductLine, user: AbstractBaseUser) -> None:
-    remove_perm(MANAGE, user, product_line)
