@@ -34,6 +34,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from billing.credit_notes import CreditNoteLine
 from billing.models import InvoiceLine, InvoiceStatus, LineKind
 from billing.revenue.models import RevenueEntry
@@ -60,6 +62,10 @@ class LineRevenue:
     billed: Entries = field(default_factory=list)  # when finalized
     reversed: Entries = field(default_factory=list)  # credit notes and voids: negative
     recognized: Entries = field(default_factory=list)
+    amount: Decimal = ZERO
+    balance_id: int | None = None  # the balance a commitment line draws down or a purchase bought
+    credits: Entries = field(default_factory=list)  # (month issued, amount credited), oldest first
+    voided: dt.date | None = None  # the month its invoice was voided in
 
 
 def _credit(figures: LineRevenue, month: dt.date, amount: Decimal, remaining: Decimal) -> None:
@@ -82,13 +88,13 @@ def _void(figures: LineRevenue, month: dt.date, remaining: Decimal) -> None:
     figures.reversed.append((month, -remaining))
 
 
-def _settle(figures: LineRevenue, amount: Decimal, credits: Entries, voided: dt.date | None) -> None:
-    remaining = amount
-    for month, credited in credits:
+def _settle(figures: LineRevenue) -> None:
+    remaining = figures.amount
+    for month, credited in figures.credits:
         _credit(figures, month, credited, remaining)
         remaining -= credited
-    if voided is not None:
-        _void(figures, voided, remaining)
+    if figures.voided is not None:
+        _void(figures, figures.voided, remaining)
 
 
 def _commit_roots() -> dict[int, int]:
@@ -108,6 +114,18 @@ def lines_revenue(currency: str | None = None) -> list[LineRevenue]:
     lines = InvoiceLine.objects.filter(invoice__status__in=SCHEDULED)
     if currency is not None:
         lines = lines.filter(invoice__currency=currency)
+    figures = line_figures(lines)
+    applied: dict[int, Entries] = defaultdict(list)
+    for line in figures:
+        if line.kind == LineKind.COMMIT and line.balance_id is not None:
+            applied[line.balance_id].extend(line.recognized)
+    commitments_release([line for line in figures if line.kind == LineKind.COMMIT_PURCHASE], applied)
+    return figures
+
+
+def line_figures(lines: QuerySet[InvoiceLine]) -> list[LineRevenue]:
+    """The figures of `lines` (finalized ones), settled for their credit notes and void; a commitment
+    purchase's are settled by commitments_release, once its draw-downs are known."""
     rows = list(
         lines.order_by("invoice__finalized_at", "invoice_id", "position").values(
             "pk",
@@ -137,8 +155,6 @@ def lines_revenue(currency: str | None = None) -> list[LineRevenue]:
         credits[line_id].append((month_at(issued_at), amount))
 
     result: list[LineRevenue] = []
-    by_line: dict[int, LineRevenue] = {}
-    purchases = []
     for row in rows:
         figures = LineRevenue(
             line_id=row["pk"],
@@ -148,37 +164,35 @@ def lines_revenue(currency: str | None = None) -> list[LineRevenue]:
             kind=row["kind"],
             billed=[(month_at(row["invoice__finalized_at"]), row["amount"])],
             recognized=list(stored[row["pk"]]),
+            amount=row["amount"],
+            balance_id=row["balance_id"],
+            credits=credits[row["pk"]],
+            voided=month_at(row["invoice__voided_at"]) if row["invoice__status"] == InvoiceStatus.VOID else None,
         )
         result.append(figures)
-        by_line[row["pk"]] = figures
-        if row["kind"] == LineKind.COMMIT_PURCHASE:
-            purchases.append(row)
-            continue
-        voided = month_at(row["invoice__voided_at"]) if row["invoice__status"] == InvoiceStatus.VOID else None
-        _settle(figures, row["amount"], credits[row["pk"]], voided)
-
-    if purchases:
-        _release_commitments(purchases, rows, by_line, credits)
+        if row["kind"] != LineKind.COMMIT_PURCHASE:
+            _settle(figures)
     return result
 
 
-def _release_commitments(purchases: list[dict], rows: list[dict], by_line: dict, credits: dict) -> None:
+def commitments_release(purchases: list[LineRevenue], applied: dict[int, Entries]) -> None:
+    """Recognize each commitment purchase as its balance (or one rolled over from it) is drawn down and
+    expires, then settle it. `applied` is what the "commitment applied" lines recognized, by balance."""
+    if not purchases:
+        return
     roots = _commit_roots()
     released: dict[int, Entries] = defaultdict(list)
-    for row in rows:
-        if row["kind"] == LineKind.COMMIT and row["balance_id"] in roots:
-            root = roots[row["balance_id"]]
-            released[root].extend((m, -a) for m, a in by_line[row["pk"]].recognized)
+    for balance_id, entries in applied.items():
+        if balance_id in roots:
+            released[roots[balance_id]].extend((m, -a) for m, a in entries)
     for balance_id, at, amount in LedgerEntry.objects.filter(
         kind=EntryKind.EXPIRY, balance_id__in=list(roots)
     ).values_list("balance_id", "effective_at", "amount"):
         released[roots[balance_id]].append((month_at(at), -amount))
     seen: set[int] = set()
-    for row in purchases:
-        figures = by_line[row["pk"]]
-        root = roots.get(row["balance_id"])
+    for figures in purchases:
+        root = roots.get(figures.balance_id)
         if root is not None and root not in seen:  # a commitment is billed once; never release it twice
             seen.add(root)
             figures.recognized = sorted(released[root])
-        voided = month_at(row["invoice__voided_at"]) if row["invoice__status"] == InvoiceStatus.VOID else None
-        _settle(figures, row["amount"], credits[row["pk"]], voided)
+        _settle(figures)

@@ -18,7 +18,7 @@ from django.db.models import Count, Sum
 
 from billing.credit_notes import CreditNote
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
-from billing.revenue.recognition import lines_revenue
+from billing.revenue.flows import monthly_flows
 from billing.revenue.split import months_between, next_month
 from revops.errors import ValidationError
 from revops.money import ZERO, round_amount
@@ -77,21 +77,14 @@ def revenue_report(*, first: dt.date, last: dt.date) -> list[CurrencyRevenue]:
     by_currency: dict[str, CurrencyRevenue] = {}
     opening: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # deferred before the range
     flows: dict[tuple[str, str, dt.date], Figures] = defaultdict(Figures)
-    for line in lines_revenue():
-        report = by_currency.setdefault(line.currency, CurrencyRevenue(line.currency))
-        key = (line.currency, line.product)
-        report.product_totals.setdefault(line.product, Figures())
-        for kind, entries, sign in (
-            ("billed", line.billed, 1),
-            ("reversed", line.reversed, 1),
-            ("recognized", line.recognized, -1),
-        ):
-            for month, amount in entries:
-                if month < first:
-                    opening[key] += sign * amount
-                elif month <= last:
-                    figures = flows[(line.currency, line.product, month)]
-                    setattr(figures, kind, getattr(figures, kind) + amount)
+    for (currency, product), by_month in monthly_flows().items():
+        report = by_currency.setdefault(currency, CurrencyRevenue(currency))
+        report.product_totals.setdefault(product, Figures())
+        for month, (billed, reversed_, recognized) in by_month.items():
+            if month < first:
+                opening[(currency, product)] += billed + reversed_ - recognized
+            elif month <= last:
+                flows[(currency, product, month)] = Figures(billed, reversed_, recognized)
     for report in by_currency.values():
         balance = ZERO
         product_balance = {p: opening[(report.currency, p)] for p in report.product_totals}
