@@ -89,6 +89,11 @@ class InvoiceLineOutput(serializers.ModelSerializer):
     )
     quantity = decimal_output(allow_null=True, help_text="billable quantity, where the line has one")
     unit_price = decimal_output(allow_null=True)
+    pricing_model = serializers.CharField(
+        read_only=True,
+        help_text="how the line's price is computed: flat, per_unit, graduated, volume, package, percentage or "
+        "dimensional; empty where no price applies (commitments and credits applied, taxes, minimum true-ups)",
+    )
     amount = InvoiceMoneyField(
         currency_of=_line_currency, help_text="rounded once to the minor unit; negative for commitments and credits"
     )
@@ -110,6 +115,7 @@ class InvoiceLineOutput(serializers.ModelSerializer):
             "group",
             "quantity",
             "unit_price",
+            "pricing_model",
             "amount",
             "breakdown",
             "service_start",

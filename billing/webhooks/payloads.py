@@ -16,9 +16,10 @@ from revops.money import plain
 
 
 def invoice_data(invoice: models.Model) -> dict[str, Any]:
-    from billing.api.invoices import InvoiceOutput
+    """The invoice as GET /invoices/{id} shows it, lines included (each with its pricing model)."""
+    from billing.api.invoices import InvoiceDetailOutput
 
-    return dict(InvoiceOutput(invoice).data)
+    return dict(InvoiceDetailOutput(invoice).data)
 
 
 def credit_note_data(note: models.Model) -> dict[str, Any]:
