@@ -88,13 +88,13 @@ def _void(figures: LineRevenue, month: dt.date, remaining: Decimal) -> None:
     figures.reversed.append((month, -remaining))
 
 
-def _settle(figures: LineRevenue) -> None:
-    remaining = figures.amount
-    for month, credited in figures.credits:
+def _settle(figures: LineRevenue, amount: Decimal, credits: Entries, voided: dt.date | None) -> None:
+    remaining = amount
+    for month, credited in credits:
         _credit(figures, month, credited, remaining)
         remaining -= credited
-    if figures.voided is not None:
-        _void(figures, figures.voided, remaining)
+    if voided is not None:
+        _void(figures, voided, remaining)
 
 
 def _commit_roots() -> dict[int, int]:
@@ -171,7 +171,7 @@ def line_figures(lines: QuerySet[InvoiceLine]) -> list[LineRevenue]:
         )
         result.append(figures)
         if row["kind"] != LineKind.COMMIT_PURCHASE:
-            _settle(figures)
+            _settle(figures, figures.amount, figures.credits, figures.voided)
     return result
 
 
@@ -195,4 +195,4 @@ def commitments_release(purchases: list[LineRevenue], applied: dict[int, Entries
         if root is not None and root not in seen:  # a commitment is billed once; never release it twice
             seen.add(root)
             figures.recognized = sorted(released[root])
-        _settle(figures)
+        _settle(figures, figures.amount, figures.credits, figures.voided)
