@@ -257,6 +257,9 @@ REVOPS_INVOICE_LOCALE = env.str("REVOPS_INVOICE_LOCALE", default="en_US")
 # --- Outbound webhooks (see README "Webhooks").
 # Plain http endpoints are refused unless DEBUG is on or this allows them (https carries invoices safely).
 REVOPS_WEBHOOK_ALLOW_HTTP = env.bool("REVOPS_WEBHOOK_ALLOW_HTTP", default=False)
+# Endpoints on private, loopback, link-local, multicast or unspecified addresses are refused (SSRF guard)
+# unless this allows them: for a test setup whose receiver runs on this machine or network.
+REVOPS_WEBHOOK_ALLOW_PRIVATE = env.bool("REVOPS_WEBHOOK_ALLOW_PRIVATE", default=False)
 REVOPS_WEBHOOK_TIMEOUT_SECONDS = env.float("REVOPS_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # After a secret is rotated, the old one keeps signing (beside the new) this long.
 REVOPS_WEBHOOK_SECRET_OVERLAP_HOURS = env.int("REVOPS_WEBHOOK_SECRET_OVERLAP_HOURS", default=24)

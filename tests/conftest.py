@@ -9,6 +9,12 @@ from rest_framework.test import APIClient
 from revops import apikeys
 
 
+@pytest.fixture(autouse=True)
+def _webhooks_may_reach_this_machine(settings):
+    """Test receivers listen on 127.0.0.1: the SSRF guard is off here, and its own tests turn it on."""
+    settings.REVOPS_WEBHOOK_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def staff_user(db):
     return get_user_model().objects.create_superuser(username="finance", password="pw-finance-123")

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from billing.webhooks import addresses
 from billing.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from billing.webhooks.services import SECRET_PREFIX
 
@@ -79,7 +80,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a redirect is answered as the failure it is, never followed with the signed body
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+_opener = urllib.request.build_opener(_NoRedirects, addresses.GuardedHTTPHandler, addresses.GuardedHTTPSHandler)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     started = time.monotonic()
     status, excerpt, error = None, b"", ""
     try:
+        # Checked again at every attempt: the host's DNS answer may have changed since registration.
+        addresses.check_url(url)
         with _opener.open(request, timeout=settings.REVOPS_WEBHOOK_TIMEOUT_SECONDS) as response:
             status, excerpt = response.status, response.read(EXCERPT_BYTES)
     except urllib.error.HTTPError as exc:
@@ -107,6 +110,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
             excerpt = exc.read(EXCERPT_BYTES)
         except OSError:
             excerpt = b""
+    except addresses.RefusedAddress as exc:
+        error = f"refused: {exc}"
     except TimeoutError:
         error = f"no answer within {settings.REVOPS_WEBHOOK_TIMEOUT_SECONDS:g} s"
     except urllib.error.URLError as exc:

@@ -24,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import transaction
 
-from billing.webhooks import payloads
+from billing.webhooks import addresses, payloads
 from billing.webhooks.models import (
     DeliveryStatus,
     EventType,
@@ -63,6 +63,12 @@ def clean_url(url: str) -> str:
             code="insecure_url",
             field="url",
         )
+    try:
+        addresses.check_url(url)
+    except addresses.RefusedAddress as exc:
+        raise ValidationError(
+            f"{exc} (set REVOPS_WEBHOOK_ALLOW_PRIVATE for a test setup)", code="private_address", field="url"
+        ) from None
     return url
 
 

@@ -45,6 +45,8 @@ def celery_worker_process(transactional_db):
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_RESULT_BACKEND": BROKER_URL,
         "DATABASE_URL": current_database_url(),
+        # Webhook tests' receivers listen on 127.0.0.1; the worker reads its settings from the environment.
+        "REVOPS_WEBHOOK_ALLOW_PRIVATE": "true",
     }
     worker = subprocess.Popen(
         [
