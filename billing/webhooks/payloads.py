@@ -18,7 +18,11 @@ from revops.money import plain
 def invoice_data(invoice: models.Model) -> dict[str, Any]:
     """The invoice as GET /invoices/{id} shows it, lines included (each with its pricing model)."""
     from billing.api.invoices import InvoiceDetailOutput
+    from billing.models import InvoiceLine
 
+    # One query for the lines and their products, not one per line: a period close emits an event per invoice.
+    lines = InvoiceLine.objects.select_related("product")
+    models.prefetch_related_objects([invoice], models.Prefetch("lines", queryset=lines))
     return dict(InvoiceDetailOutput(invoice).data)
 
 

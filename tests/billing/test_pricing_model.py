@@ -57,3 +57,13 @@ def test_a_late_usage_correction_has_the_pricing_model_of_the_usage_it_corrects(
         ("(none)", "-100.00"),  # only the commitment applied
         ("per_unit", "160.00"),  # beta's seat 40.00, gamma's usage 100.00 and the 20.00 correction
     ]
+
+
+def test_the_invoice_payload_reads_its_lines_in_one_query(november, django_assert_num_queries):
+    from billing.models import Invoice
+    from billing.webhooks.payloads import invoice_data
+
+    invoice = Invoice.objects.select_related("customer").get(pk=november.pk)
+    with django_assert_num_queries(1):  # the lines with their products; the customer was read with the invoice
+        data = invoice_data(invoice)
+    assert [line["product"] for line in data["lines"]] == ["seat", "credits"]
