@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from billing.models import Invoice
 from billing.pdf import invoice_document_store
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="billing.render_invoice_pdf")
@@ -13,6 +17,24 @@ def render_invoice_pdf(invoice_id: int) -> int:
     """Render and store a numbered invoice's PDF (once; a rerun returns the stored one). Returns the document id."""
     invoice = Invoice.objects.get(pk=invoice_id)
     return invoice_document_store(invoice).pk
+
+
+@shared_task(name="billing.render_invoice_pdfs")
+def render_invoice_pdfs(invoice_ids: list[int]) -> list[int]:
+    """Several invoices' PDFs, one after another (a period close queues its invoices a few per message:
+    one message per invoice cost the close more than the rendering it asked for). Each is stored on its
+    own; one that fails does not stop the others, and the task then fails naming it. Returns the ids of
+    the documents stored."""
+    stored, failed = [], []
+    for invoice_id in invoice_ids:
+        try:
+            stored.append(render_invoice_pdf(invoice_id))
+        except Exception:
+            logger.exception("invoice %s: PDF not rendered", invoice_id)
+            failed.append(invoice_id)
+    if failed:
+        raise RuntimeError(f"PDFs not rendered for invoices {failed}; rendered {len(stored)}")
+    return stored
 
 
 @shared_task(name="billing.close_periods")

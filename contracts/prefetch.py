@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from contracts.models import (
     Balance,
     Contract,
     ContractVersion,
+    Customer,
     IncludedUsage,
     MinimumSpend,
     PriceOverride,
@@ -37,7 +38,11 @@ class Batch:
     _versions: dict[int, list[ContractVersion]] | None = None
     _changes: dict[int, list[SubscriptionChange]] | None = None
     _with_balances: set[int] | None = None
+    _customers: dict[int, Customer] | None = None
     memo: dict[Any, Any] = field(default_factory=dict)  # what selectors worked out once for the batch
+    # In a period close: contract id -> the period its invoice is being made for. Reads about that period
+    # (earlier invoices, off-cycle ones) are then made once for every contract of the batch.
+    periods: dict[int, Any] = field(default_factory=dict)
 
     def versions(self, contract_id: int) -> list[ContractVersion]:
         """The contract's term versions, by number, with their overrides, allowances, trials and minimums."""
@@ -77,14 +82,29 @@ class Batch:
             self._with_balances = set(rows)
         return contract_id in self._with_balances
 
+    def customer(self, customer_id: int) -> Customer:
+        """The customer as stored when the batch first asked (tax settings, for one)."""
+        if self._customers is None:
+            self._customers = Customer.objects.in_bulk(self.customer_ids)
+        return self._customers[customer_id]
+
+    def for_period(self, contract_id: int, period: Any, key: str, load: Callable[[Batch], Any]) -> Any:
+        """What `load(batch)` reads once for all the batch's periods, if the batch is making `period`'s
+        invoice of the contract; None otherwise (the caller then reads for the contract alone)."""
+        if self.periods.get(contract_id) != period:
+            return None
+        if key not in self.memo:
+            self.memo[key] = load(self)
+        return self.memo[key]
+
 
 _batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("contracts_batch", default=None)
 
 
 @contextlib.contextmanager
-def contracts_prefetched(contracts: Iterable[Contract]) -> Iterator[Batch]:
+def contracts_prefetched(contracts: Iterable[Contract], periods: dict[int, Any] | None = None) -> Iterator[Batch]:
     contracts = list(contracts)
-    batch = Batch({c.pk for c in contracts}, sorted({c.customer_id for c in contracts}))
+    batch = Batch({c.pk for c in contracts}, sorted({c.customer_id for c in contracts}), periods=periods or {})
     token = _batch.set(batch)
     try:
         yield batch

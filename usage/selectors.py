@@ -35,6 +35,36 @@ from usage.models import MetricRollupState, UsageEvent
 HOUR = dt.timedelta(hours=1)
 
 
+# Events that arrived later than this after they happened are in the partial index usage_event_late
+# (usage/migrations/0005): the expression must stay the index's predicate, word for word, to use it.
+LATE_AFTER = dt.timedelta(minutes=5)
+_DELAYED = "received_at - \"timestamp\" > interval '5 minutes'"
+
+
+def late_events_exist(*, customer_id: int, start: dt.datetime, end: dt.datetime, since: dt.datetime) -> bool:
+    """Whether any of the customer's events in [start, end) arrived after `since` (an invoice's finalization).
+
+    An event that happened before `since` less five minutes and arrived after it was delayed by more than
+    five minutes: it is in the small index of delayed events. Only events of the last five minutes before
+    `since` (none, once a period's invoice is finalized after its grace) are looked up among all events.
+    """
+    where = 'customer_id = %s AND "timestamp" >= %s AND "timestamp" < %s AND received_at > %s'
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM usage_usageevent WHERE {where} AND {_DELAYED})",
+            [customer_id, start, end, since],
+        )
+        if cursor.fetchone()[0]:
+            return True
+        recent = max(start, since - LATE_AFTER)
+        if recent >= end:
+            return False
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM usage_usageevent WHERE {where})", [customer_id, recent, end, since]
+        )
+        return cursor.fetchone()[0]
+
+
 def _ceil_hour(moment: dt.datetime) -> dt.datetime:
     floor = rollups.bucket_of(moment)
     return floor if floor == moment else floor + HOUR

@@ -29,8 +29,7 @@ from revops.errors import Conflict, ValidationError
 from revops.history import stamp
 from revops.money import ZERO, plain, round_amount
 from revops.periods import Period, period_bounds_utc
-from usage.models import UsageEvent
-from usage.selectors import contract_usage_quantities
+from usage.selectors import contract_usage_quantities, late_events_exist
 
 _KIND_OF_PRODUCT = {
     ProductKind.USAGE: LineKind.USAGE,
@@ -110,25 +109,26 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
     stands now; the correction is the new amount less what its invoice and earlier corrections billed.
     Only periods that can still receive events (inside the accepted event window) are looked at.
     """
-    window = dt.timedelta(days=settings.REVOPS_EVENT_MAX_AGE_DAYS + 1)
-    earlier = Invoice.objects.filter(
-        contract=contract,
-        kind=InvoiceKind.PERIOD,
-        status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID],
-        period_end__lte=period.start,
-        period_end__gte=period.start - window,
-    ).order_by("period_start")
+    window = _late_window()
+    batch = batch_for(contract)
+    in_batch = batch and batch.for_period(contract.pk, period, "billing.earlier_invoices", _earlier_of_batch)
+    if in_batch is not None:
+        earlier = [i for i in in_batch.get(contract.pk, []) if period.start - window <= i.period_end <= period.start]
+    else:
+        earlier = Invoice.objects.filter(
+            contract=contract,
+            kind=InvoiceKind.PERIOD,
+            status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID],
+            period_end__lte=period.start,
+            period_end__gte=period.start - window,
+        ).order_by("period_start")
     corrections = []
     for invoice in earlier:
         old = Period(invoice.period_start, invoice.period_end)
         starts_at, ends_at = period_bounds_utc(old, contract.customer.timezone)
-        late = UsageEvent.objects.filter(
-            customer=contract.customer,
-            timestamp__gte=starts_at,
-            timestamp__lt=ends_at,
-            received_at__gt=invoice.finalized_at,
-        )
-        if not late.exists():
+        if not late_events_exist(
+            customer_id=contract.customer_id, start=starts_at, end=ends_at, since=invoice.finalized_at
+        ):
             continue
         now_amounts: dict[int, Decimal] = {}
         for line in contract_preview(contract=contract, period=old, usage=contract_usage_quantities(contract, old)):
@@ -165,22 +165,62 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
     return corrections
 
 
+def _late_window() -> dt.timedelta:
+    return dt.timedelta(days=settings.REVOPS_EVENT_MAX_AGE_DAYS + 1)
+
+
+def _earlier_of_batch(batch) -> dict[int, list[Invoice]]:
+    """The finalized period invoices of a period close's contracts that late usage may still correct, for
+    all of them at once: contract id -> invoices by period."""
+    since = min(p.start for p in batch.periods.values()) - _late_window()
+    found: dict[int, list[Invoice]] = {}
+    rows = Invoice.objects.filter(
+        contract_id__in=list(batch.periods),
+        kind=InvoiceKind.PERIOD,
+        status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID],
+        period_end__gte=since,
+    ).order_by("period_start", "pk")
+    for invoice in rows:
+        found.setdefault(invoice.contract_id, []).append(invoice)
+    return found
+
+
+def _unbilled_purchases(*, contract_id=None, contract_ids=None):
+    """Prepaid commitments no invoice that is no longer a draft has billed (a rollover is money already paid
+    for), in the order they were granted."""
+    contracts = {"contract_id": contract_id} if contract_ids is None else {"contract_id__in": contract_ids}
+    billed = InvoiceLine.objects.filter(
+        kind=LineKind.COMMIT_PURCHASE, **{f"invoice__{k}": v for k, v in contracts.items()}
+    ).exclude(invoice__status=InvoiceStatus.DRAFT)
+    return (
+        Balance.objects.filter(kind=BalanceKind.COMMIT, rolled_over_from__isnull=True, **contracts)
+        .exclude(pk__in=billed.values("balance_id"))
+        .order_by("pk")
+    )
+
+
+def _purchases_of_batch(batch) -> dict[int, list[Balance]]:
+    """A period close's unbilled commitments starting in or after its earliest period, per contract."""
+    since = min(p.start for p in batch.periods.values())
+    found: dict[int, list[Balance]] = {}
+    for commit in _unbilled_purchases(contract_ids=list(batch.periods)).filter(starts_on__gte=since):
+        found.setdefault(commit.contract_id, []).append(commit)
+    return found
+
+
 def _commit_purchases(contract: Contract, period: Period) -> list[LineDraft]:
     """Prepaid commitments are invoiced up front: on the invoice of the period their access starts in,
     unless an invoice that is no longer a draft has billed them already."""
     if (batch := batch_for(contract)) and not batch.has_balances(contract.pk):
         return []
-    billed = InvoiceLine.objects.filter(kind=LineKind.COMMIT_PURCHASE, invoice__contract=contract).exclude(
-        invoice__status=InvoiceStatus.DRAFT
-    )
+    in_batch = batch and batch.for_period(contract.pk, period, "billing.commit_purchases", _purchases_of_batch)
+    if in_batch is not None:
+        purchases = [b for b in in_batch.get(contract.pk, []) if period.start <= b.starts_on < period.end]
+    else:
+        purchases = _unbilled_purchases(contract_id=contract.pk).filter(
+            starts_on__gte=period.start, starts_on__lt=period.end
+        )
     lines = []
-    purchases = Balance.objects.filter(
-        contract=contract,
-        kind=BalanceKind.COMMIT,
-        rolled_over_from__isnull=True,  # a rollover is money already paid for
-        starts_on__gte=period.start,
-        starts_on__lt=period.end,
-    ).exclude(pk__in=billed.values("balance_id"))
     for commit in purchases:
         lines.append(
             LineDraft(
@@ -201,6 +241,20 @@ def _balance_label(balance: Balance) -> str:
     if balance.name:
         label += f": {balance.name}"
     return f"{label} (usable until {balance.expires_on - dt.timedelta(days=1):%d %b %Y})"
+
+
+def _scoped_products(contract: Contract, batch) -> list[int]:
+    """The products the contract's credits are scoped to, in order (read once for a period close's batch)."""
+    if batch is None:
+        rows = Balance.objects.filter(contract=contract, product__isnull=False).values_list("product_id", flat=True)
+        return sorted(set(rows))
+    if "billing.scoped_products" not in batch.memo:
+        found: dict[int, set[int]] = {}
+        rows = Balance.objects.filter(contract_id__in=batch.contract_ids, product__isnull=False)
+        for contract_id, product_id in rows.values_list("contract_id", "product_id"):
+            found.setdefault(contract_id, set()).add(product_id)
+        batch.memo["billing.scoped_products"] = found
+    return sorted(batch.memo["billing.scoped_products"].get(contract.pk, ()))
 
 
 def _apply_balances(
@@ -271,19 +325,17 @@ def _apply_balances(
             total += portion
         return total
 
-    scoped = Balance.objects.filter(contract=contract, product__isnull=False).values_list("product_id", flat=True)
-    for product_id in sorted(set(scoped)):
+    products = {c.product.pk: c.product for c in charges if c.product is not None}
+    for product_id in _scoped_products(contract, batch):
         if product_id in by_product:
-            product = Product.objects.get(pk=product_id)
-            left -= take(min(by_product[product_id], left), product)
+            left -= take(min(by_product[product_id], left), products[product_id])
     left -= take(left, None)
     return applied
 
 
-def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> Invoice:
-    if invoice.computed_at is not None:  # never computed: no lines to clear (saves queries in a period close)
-        invoice.lines.all().delete()
-    InvoiceLine.objects.bulk_create(
+def line_rows(invoice: Invoice, drafts: list[LineDraft]) -> list[InvoiceLine]:
+    """The invoice's lines as rows to store, numbered from 1 in the drafts' order."""
+    return [
         InvoiceLine(
             invoice=invoice,
             position=index,
@@ -304,7 +356,11 @@ def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> 
             taxable_base=d.taxable_base,
         )
         for index, d in enumerate(drafts, start=1)
-    )
+    ]
+
+
+def set_totals(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> Invoice:
+    """Subtotal (the charges), tax total and total from the drafts; the invoice is computed as of `as_of`."""
     charges = sum((d.amount for d in drafts if d.kind not in (LineKind.COMMIT, LineKind.CREDIT, LineKind.TAX)), ZERO)
     invoice.subtotal = charges
     invoice.tax_total = sum((d.amount for d in drafts if d.kind == LineKind.TAX), ZERO)
@@ -313,10 +369,30 @@ def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> 
     return invoice
 
 
+def _write(invoice: Invoice, drafts: list[LineDraft], *, as_of: dt.datetime) -> Invoice:
+    if invoice.computed_at is not None:  # never computed: no lines to clear (saves queries in a period close)
+        invoice.lines.all().delete()
+    InvoiceLine.objects.bulk_create(line_rows(invoice, drafts))
+    return set_totals(invoice, drafts, as_of=as_of)
+
+
 def _taxes(contract: Contract, period: Period, drafts: list[LineDraft]) -> list[LineDraft]:
     from billing.services.taxes import invoice_tax_lines  # imports this module: loaded late
 
     return invoice_tax_lines(contract=contract, period=period, drafts=drafts)
+
+
+def invoice_drafts(
+    contract: Contract, period: Period, *, draw: bool, as_of: dt.datetime, actor, reference: str = ""
+) -> list[LineDraft]:
+    """Every line of the period's invoice, in order: the charges, the commitments and credits that pay them
+    (drawn down for real with `draw`, under `reference`), then the taxes. Draft, final and batch-closed
+    invoices all come from here."""
+    charges = _charges(contract, period)
+    drafts = charges + _apply_balances(
+        contract, period, charges, draw=draw, as_of=as_of, actor=actor, reference=reference
+    )
+    return drafts + _taxes(contract, period, drafts)
 
 
 def _lock_or_create(contract: Contract, period: Period) -> Invoice:
@@ -344,10 +420,7 @@ def invoice_compute(
     invoice = _lock_or_create(contract, period)
     if invoice.status != InvoiceStatus.DRAFT:
         return invoice
-    charges = _charges(contract, period)
-    drafts = charges + _apply_balances(contract, period, charges, draw=False, as_of=as_of, actor=actor, reference="")
-    drafts += _taxes(contract, period, drafts)
-    _write(invoice, drafts, as_of=as_of)
+    _write(invoice, invoice_drafts(contract, period, draw=False, as_of=as_of, actor=actor), as_of=as_of)
     stamp(invoice, actor=actor, reason="computed")
     invoice.save()
     return invoice
@@ -364,15 +437,52 @@ def invoice_recompute(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBa
     )
 
 
-def _next_number(series: str) -> str:
+def reserve_numbers(series: str, count: int) -> list[str]:
+    """The next `count` numbers of `series`, from its counter locked until the caller's transaction ends:
+    a rollback gives them back, so the series stays gapless."""
     counter = InvoiceCounter.objects.select_for_update().filter(series=series).first()
     if counter is None:  # the series' first number
         counter, _ = InvoiceCounter.objects.get_or_create(series=series)
         counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
-    number = counter.next_number
-    counter.next_number = number + 1
+    first = counter.next_number
+    counter.next_number = first + count
     counter.save(update_fields=["next_number"])
-    return f"{series}-{number:06d}"
+    return [f"{series}-{number:06d}" for number in range(first, first + count)]
+
+
+def _next_number(series: str) -> str:
+    return reserve_numbers(series, 1)[0]
+
+
+def series_of(invoice: Invoice, as_of: dt.datetime) -> str:
+    """The numbering series an invoice finalized at `as_of` belongs to: one per year, and a TEST- one for
+    customers on a test clock (simulated invoices never take a number of the real gapless series)."""
+    prefix = settings.REVOPS_INVOICE_PREFIX
+    if invoice.customer.test_clock_id is not None:
+        prefix = f"TEST-{prefix}"
+    return f"{prefix}-{as_of.year}"
+
+
+def reference_of(invoice: Invoice) -> str:
+    """What a draw-down made for this invoice says in the ledger."""
+    return f"invoice {invoice.pk}"
+
+
+def refuse_negative(invoice: Invoice) -> None:
+    if invoice.total < 0:
+        raise ValidationError("an invoice total cannot be negative; issue a credit note instead", code="negative")
+
+
+def mark_finalized(invoice: Invoice, *, number: str | None, series: str, as_of: dt.datetime) -> Invoice:
+    """The fields finalizing sets (in memory): number and series unless the total is zero, dates, status."""
+    invoice.zero_total = invoice.total == 0
+    if not invoice.zero_total:
+        invoice.series = series
+        invoice.number = number
+    invoice.status = InvoiceStatus.FINALIZED
+    invoice.finalized_at = as_of
+    invoice.due_date = as_of.date() + dt.timedelta(days=settings.REVOPS_PAYMENT_TERMS_DAYS)
+    return invoice
 
 
 @transaction.atomic
@@ -382,30 +492,20 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     if invoice.status != InvoiceStatus.DRAFT:
         raise Conflict(f"invoice {invoice} is {invoice.status}; only a draft can be finalized", code="not_draft")
     period = Period(invoice.period_start, invoice.period_end)
-    charges = _charges(invoice.contract, period)
-    drafts = charges + _apply_balances(
-        invoice.contract, period, charges, draw=True, as_of=as_of, actor=actor, reference=f"invoice {invoice.pk}"
+    drafts = invoice_drafts(
+        invoice.contract, period, draw=True, as_of=as_of, actor=actor, reference=reference_of(invoice)
     )
-    drafts += _taxes(invoice.contract, period, drafts)
     _write(invoice, drafts, as_of=as_of)
-    if invoice.total < 0:
-        raise ValidationError("an invoice total cannot be negative; issue a credit note instead", code="negative")
+    refuse_negative(invoice)
     return seal(invoice, as_of=as_of, actor=actor, reason="finalized")
 
 
 def seal(invoice: Invoice, *, as_of: dt.datetime, actor: AbstractBaseUser | None, reason: str) -> Invoice:
     """Finalize a computed invoice: number it (unless its total is zero), freeze it, schedule its revenue,
     render its PDF and tell subscribers. Every kind of invoice (period or off-cycle) ends here."""
-    invoice.zero_total = invoice.total == 0
-    if not invoice.zero_total:
-        prefix = settings.REVOPS_INVOICE_PREFIX
-        if invoice.customer.test_clock_id is not None:  # simulated: never a number of the real gapless series
-            prefix = f"TEST-{prefix}"
-        invoice.series = f"{prefix}-{as_of.year}"
-        invoice.number = _next_number(invoice.series)
-    invoice.status = InvoiceStatus.FINALIZED
-    invoice.finalized_at = as_of
-    invoice.due_date = as_of.date() + dt.timedelta(days=settings.REVOPS_PAYMENT_TERMS_DAYS)
+    series = series_of(invoice, as_of)
+    number = _next_number(series) if invoice.total != 0 else None
+    mark_finalized(invoice, number=number, series=series, as_of=as_of)
     stamp(invoice, actor=actor, reason=reason)
     invoice.save()
     revenue_schedule_create(invoice=invoice)
@@ -419,6 +519,21 @@ def _render_pdf(invoice_id: int) -> None:
     from billing.tasks import render_invoice_pdf
 
     render_invoice_pdf.delay(invoice_id)
+
+
+PDFS_PER_MESSAGE = 10
+
+
+def queue_pdfs(invoice_ids: list[int]) -> None:
+    """Once the transaction commits, have the workers render these invoices' PDFs, a few per message."""
+    from billing.tasks import render_invoice_pdfs
+
+    def send() -> None:
+        for start in range(0, len(invoice_ids), PDFS_PER_MESSAGE):
+            render_invoice_pdfs.delay(invoice_ids[start : start + PDFS_PER_MESSAGE])
+
+    if invoice_ids:
+        transaction.on_commit(send)
 
 
 def _rerender_pdf(invoice: Invoice) -> None:

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
+from django.db.models import Prefetch, QuerySet
+
+from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from billing.services.invoices import LineDraft
 from contracts.models import Contract, OverrideKind, PriceOverride
+from contracts.prefetch import batch_for
 from contracts.selectors import contract_preview, contract_version_on
 from revops.money import ZERO, plain
 from revops.periods import Period
@@ -93,19 +96,39 @@ def charge_lines(contract: Contract, period: Period, usage: dict, drafts: list[L
     return [d for d in _discount_lines(contract, period, usage, drafts) if _meaningful(d)]
 
 
+def _off_cycle() -> QuerySet[Invoice]:
+    """Finalized off-cycle invoices with their subscription lines (a voided one billed nothing)."""
+    subscriptions = InvoiceLine.objects.filter(kind=LineKind.SUBSCRIPTION).select_related("product").order_by("pk")
+    return (
+        Invoice.objects.filter(kind=InvoiceKind.OFF_CYCLE, status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID])
+        .prefetch_related(Prefetch("lines", queryset=subscriptions))
+        .order_by("finalized_at", "pk")
+    )
+
+
+def _off_cycle_of_batch(batch) -> dict[tuple[int, object], list[Invoice]]:
+    """A period close's off-cycle invoices for all its contracts' periods at once: (contract, period start)."""
+    found: dict[tuple[int, object], list[Invoice]] = {}
+    since = min(p.start for p in batch.periods.values())
+    for invoice in _off_cycle().filter(contract_id__in=list(batch.periods), period_start__gte=since):
+        if batch.periods[invoice.contract_id].start == invoice.period_start:
+            found.setdefault((invoice.contract_id, invoice.period_start), []).append(invoice)
+    return found
+
+
 def billed_off_cycle_lines(contract: Contract, period: Period) -> list[LineDraft]:
     """Negative lines for what the period's off-cycle invoices billed (a voided one billed nothing)."""
     lines = []
-    off_cycle = Invoice.objects.filter(
-        contract=contract,
-        kind=InvoiceKind.OFF_CYCLE,
-        period_start=period.start,
-        status__in=[InvoiceStatus.FINALIZED, InvoiceStatus.PAID],
-    ).order_by("finalized_at", "pk")
+    batch = batch_for(contract)
+    in_batch = batch and batch.for_period(contract.pk, period, "billing.off_cycle", _off_cycle_of_batch)
+    if in_batch is not None:
+        off_cycle = in_batch.get((contract.pk, period.start), [])
+    else:
+        off_cycle = _off_cycle().filter(contract=contract, period_start=period.start)
     for invoice in off_cycle:
         billed: dict[int, Decimal] = {}
         products = {}
-        for line in invoice.lines.filter(kind=LineKind.SUBSCRIPTION).select_related("product"):
+        for line in invoice.lines.all():
             billed[line.product_id] = billed.get(line.product_id, ZERO) + line.amount
             products[line.product_id] = line.product
         for product_id, amount in billed.items():

@@ -4,10 +4,15 @@ A run's contracts are split into chunks; each chunk is closed by one Celery task
 all of them one after another in this process (`invoice_run`, what test clocks and the demo call). Both go
 through `invoice_run_chunk_close`, so they make the same invoices.
 
+Contracts with one period to close (the usual case) are closed up to `TOGETHER` at a time in one
+transaction by billing/services/batch_close.py; a contract with several periods (they build on each
+other) is closed alone, one period after the other, by the invoice services.
+
 Idempotent and resumable: the database allows one invoice per contract and period, so closing a contract
-again computes only what is missing and finalizes only what is still a draft. Each contract is its own
-transaction, which also moves its chunk's position and raises the run's counters (F() updates): a chunk
-picked up again after its worker died goes on from the first contract not done, and counts nothing twice.
+again computes only what is missing and finalizes only what is still a draft. Each transaction (one
+contract, or contracts closed together) also moves its chunk's position and raises the run's counters
+(F() updates): a chunk picked up again after its worker died goes on from the first contract not done,
+and counts nothing twice.
 A contract's failure is recorded on the run and the others go on. The run is marked finished by whichever
 chunk ends last.
 
@@ -20,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -37,6 +42,7 @@ from billing.models import (
     InvoiceStatus,
     RunStatus,
 )
+from billing.services.batch_close import Result, Work, invoices_close_many
 from billing.services.invoices import invoice_compute, invoice_finalize
 from contracts.models import Contract, ContractStatus
 from contracts.prefetch import contracts_prefetched
@@ -181,7 +187,7 @@ def _claim(chunk_id: int, *, now: dt.datetime) -> InvoiceRunChunk | None:
 class _Outcome:
     created: int = 0
     finalized: int = 0
-    failure: dict | None = None
+    failures: list[dict] = field(default_factory=list)
 
 
 def invoice_run_chunk_close(
@@ -196,20 +202,105 @@ def invoice_run_chunk_close(
         todo = chunk.contract_ids[chunk.position :]
         contracts = {
             c.pk: c
-            for c in Contract.objects.filter(pk__in=todo).select_related("customer", "rate_card", "pinned_version")
+            for c in Contract.objects.filter(pk__in=todo).select_related(
+                "customer__test_clock", "rate_card", "pinned_version"
+            )
         }
         existing = _existing_invoices(todo)
-        with contracts_prefetched(contracts.values()):  # terms, prices and usage read once for the chunk
-            for position, contract_id in enumerate(todo, start=chunk.position + 1):
-                _close_one(chunk, position, contracts.get(contract_id), contract_id, existing.get(contract_id, {}))
-                if on_contract:
-                    on_contract(1)
+        works = {pk: _single_work(contracts.get(pk), run.as_of, existing.get(pk, {})) for pk in todo}
+        periods = {pk: w.period for pk, w in works.items() if isinstance(w, Work)}
+        # Terms, prices, usage and earlier invoices read once for the chunk.
+        with contracts_prefetched(contracts.values(), periods=periods):
+            position = chunk.position
+            for ids, together in _runs_of(todo, works):
+                if together:
+                    _close_together(chunk, position, ids, works)
+                else:
+                    _close_one(chunk, position + 1, contracts.get(ids[0]), ids[0], existing.get(ids[0], {}))
+                position += len(ids)
+                for _ in ids:
+                    if on_contract:
+                        on_contract(1)
     except Exception as exc:  # the chunk could not go on (database gone, a bug): recorded, picked up by a rerun
         logger.exception("invoice run %s chunk %s failed", run.pk, chunk.number)
         _chunk_end(chunk, status=ChunkStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     _chunk_end(chunk, status=ChunkStatus.DONE)
     return chunk
+
+
+_NOTHING = "nothing to do"
+
+
+def _single_work(contract: Contract | None, as_of: dt.datetime, existing: dict) -> Work | str | None:
+    """The contract's work in this run when it is one period (the usual case: the batch close takes it), or
+    `_NOTHING`; None when it needs the one-by-one path (several periods, which build on each other, or no
+    contract)."""
+    if contract is None:
+        return None
+    todo = [
+        (period, existing.get(period.start))
+        for period in closed_periods(contract, as_of)
+        if period.start not in existing or existing[period.start][1] == InvoiceStatus.DRAFT
+    ]
+    if not todo:
+        return _NOTHING
+    if len(todo) > 1:
+        return None
+    period, found = todo[0]
+    _, ends_at = period_bounds_utc(period, contract.customer.timezone)
+    return Work(
+        contract=contract, period=period, finalize=ends_at + _grace() <= as_of, invoice_id=found[0] if found else None
+    )
+
+
+# Contracts closed together in one transaction at most: a crash loses at most this much progress.
+TOGETHER = 100
+
+
+def _runs_of(todo: list[int], works: dict) -> Iterable[tuple[list[int], bool]]:
+    """The chunk's contracts in order, as runs closed together (one period each) or alone."""
+    group: list[int] = []
+    for contract_id in todo:
+        if works[contract_id] is None:
+            if group:
+                yield group, True
+                group = []
+            yield [contract_id], False
+            continue
+        group.append(contract_id)
+        if len(group) == TOGETHER:
+            yield group, True
+            group = []
+    if group:
+        yield group, True
+
+
+def _close_together(chunk: InvoiceRunChunk, position: int, ids: list[int], works: dict) -> None:
+    """Contracts with one period each, closed in one transaction with their progress (billing/services/
+    batch_close.py). If the batch cannot be written (another run made one of its invoices meanwhile), nothing
+    of it is kept and its contracts are closed one by one, which names the one in the way."""
+    run = chunk.run
+    todo = [works[pk] for pk in ids if isinstance(works[pk], Work)]
+    try:
+        with transaction.atomic():
+            results = invoices_close_many(todo, as_of=run.as_of, actor=run.started_by)
+            outcome = _Outcome()
+            for pk in ids:
+                result = results.get(pk, Result())
+                outcome.created += result.created
+                outcome.finalized += result.finalized
+                if result.failure:
+                    outcome.failures.append(result.failure)
+            _record(chunk, position + len(ids), outcome, contracts=len(ids))
+        return
+    except Exception as exc:  # a conflict, or a bug in one contract: the one-by-one path isolates it
+        logger.warning("invoice run %s: closing %s contracts together failed (%r); one by one", run.pk, len(ids), exc)
+    for offset, pk in enumerate(ids, start=1):
+        work = works[pk]
+        contract = work.contract if isinstance(work, Work) else Contract.objects.filter(pk=pk).first()
+        existing = {} if contract is None else _existing_invoices([pk]).get(pk, {})
+        _close_one(chunk, position + offset, contract, pk, existing)
 
 
 def _existing_invoices(contract_ids: list[int]) -> dict[int, dict[dt.date, tuple[int, str]]]:
@@ -230,7 +321,7 @@ def _close_one(chunk: InvoiceRunChunk, position: int, contract: Contract | None,
         with transaction.atomic():
             if contract is None:
                 outcome = _Outcome(
-                    failure={"contract": contract_id, "code": "not_found", "message": "no such contract"}
+                    failures=[{"contract": contract_id, "code": "not_found", "message": "no such contract"}]
                 )
             else:
                 outcome = _close_contract(contract, as_of=run.as_of, actor=run.started_by, existing=existing)
@@ -239,7 +330,7 @@ def _close_one(chunk: InvoiceRunChunk, position: int, contract: Contract | None,
         logger.exception("invoice run %s: contract %s failed", run.pk, contract_id)
         failure = {"contract": contract_id, "code": "error", "message": f"{type(exc).__name__}: {exc}"}
         with transaction.atomic():
-            _record(chunk, position, _Outcome(failure=failure))
+            _record(chunk, position, _Outcome(failures=[failure]))
 
 
 def _close_contract(contract: Contract, *, as_of: dt.datetime, actor, existing: dict) -> _Outcome:
@@ -268,33 +359,33 @@ def _close_contract(contract: Contract, *, as_of: dt.datetime, actor, existing: 
                     invoice_finalize(invoice=invoice, as_of=as_of, actor=actor)
                 outcome.finalized += 1
         except DomainError as exc:
-            outcome.failure = {"contract": contract.pk, "code": exc.code, "message": exc.message}
+            outcome.failures.append({"contract": contract.pk, "code": exc.code, "message": exc.message})
             break
         except IntegrityError:  # another run made this period's invoice meanwhile: that run closes it
             message = f"another run made the invoice of {period.start} meanwhile; the next run finishes it"
-            outcome.failure = {"contract": contract.pk, "code": "conflict", "message": message}
+            outcome.failures.append({"contract": contract.pk, "code": "conflict", "message": message})
             break
         outcome.created += status is None
     return outcome
 
 
-def _append(failure: dict) -> CombinedExpression:
-    return CombinedExpression(F("failures"), "||", Value([failure], output_field=models.JSONField()))
+def _append(failures: list[dict]) -> CombinedExpression:
+    return CombinedExpression(F("failures"), "||", Value(failures, output_field=models.JSONField()))
 
 
-def _record(chunk: InvoiceRunChunk, position: int, outcome: _Outcome) -> None:
-    """One contract done: the chunk's position and the run's counters move together (in the caller's
+def _record(chunk: InvoiceRunChunk, position: int, outcome: _Outcome, *, contracts: int = 1) -> None:
+    """Contracts done: the chunk's position and the run's counters move together (in the caller's
     transaction)."""
     now = clock.now()
     InvoiceRunChunk.objects.filter(pk=chunk.pk).update(position=position, heartbeat_at=now)
     changes = {
-        "contracts_done": F("contracts_done") + 1,
+        "contracts_done": F("contracts_done") + contracts,
         "invoices_created": F("invoices_created") + outcome.created,
         "invoices_made": F("invoices_made") + outcome.finalized,
         "updated_at": now,
     }
-    if outcome.failure:
-        changes["failures"] = _append(outcome.failure)
+    if outcome.failures:
+        changes["failures"] = _append(outcome.failures)
     InvoiceRun.objects.filter(pk=chunk.run_id).update(**changes)
     chunk.position = position
 

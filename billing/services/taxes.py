@@ -27,6 +27,7 @@ from billing.models import InvoiceLine, InvoiceStatus, LineKind
 from billing.services.invoices import LineDraft
 from billing.taxes import TaxRate
 from contracts.models import Contract, Customer
+from contracts.prefetch import batch_for
 from contracts.regions import region_problem
 from contracts.tax_fields import rate_percent_problem
 from revops.errors import Conflict, NotFound, ValidationError
@@ -52,6 +53,16 @@ def tax_rate_get(*, pk: int) -> TaxRate:
     if rate is None:
         raise NotFound(f"no tax rate {pk}", code="tax_rate_not_found")
     return rate
+
+
+def _rate_on(batch, region: str, day: dt.date) -> TaxRate | None:
+    """A region's rate on a day, read once per period close batch (many customers share a region)."""
+    if batch is None:
+        return tax_rate_on(region=region, day=day)
+    key = ("billing.tax_rate", region, day)
+    if key not in batch.memo:
+        batch.memo[key] = tax_rate_on(region=region, day=day)
+    return batch.memo[key]
 
 
 def tax_rate_on(*, region: str, day: dt.date) -> TaxRate | None:
@@ -168,7 +179,9 @@ def _tax_point(draft: LineDraft, period: Period) -> dt.date:
 
 def invoice_tax_lines(*, contract: Contract, period: Period, drafts: list[LineDraft]) -> list[LineDraft]:
     """One tax line per rate, on the net of the lines taxed at it (see the module's note on the base)."""
-    customer = Customer.objects.get(pk=contract.customer_id)  # as stored now, not as the caller loaded it
+    # As stored now (or when the period close's batch began), not as the caller loaded it.
+    batch = batch_for(contract)
+    customer = batch.customer(contract.customer_id) if batch else Customer.objects.get(pk=contract.customer_id)
     if customer.tax_exempt or (not customer.tax_region and customer.tax_rate_percent is None):
         return []
     bases: dict[object, Decimal] = {}
@@ -183,7 +196,7 @@ def invoice_tax_lines(*, contract: Contract, period: Period, drafts: list[LineDr
         else:
             day = _tax_point(draft, period)
             if day not in on_day:  # lines mostly share a tax point: one query per day, not per line
-                on_day[day] = tax_rate_on(region=customer.tax_region, day=day)
+                on_day[day] = _rate_on(batch, customer.tax_region, day)
             rate = on_day[day]
             if rate is None:
                 continue

@@ -184,6 +184,13 @@ def _timestamp(at: dt.datetime) -> str:
 
 
 def _event_create(event_type: str, data: Any, as_of: dt.datetime) -> WebhookEvent:
+    event = _event(event_type, data, as_of)
+    event.save()
+    return event
+
+
+def _event(event_type: str, data: Any, as_of: dt.datetime) -> WebhookEvent:
+    """An unsaved event: its id and body fixed now, so every attempt sends the same bytes."""
     event_id = f"msg_{secrets.token_hex(16)}"
     body = json.dumps(
         {"id": event_id, "type": event_type, "timestamp": _timestamp(as_of), "data": payloads.shape(data)},
@@ -191,17 +198,19 @@ def _event_create(event_type: str, data: Any, as_of: dt.datetime) -> WebhookEven
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return WebhookEvent.objects.create(event_id=event_id, type=event_type, occurred_at=as_of, body=body)
+    return WebhookEvent(event_id=event_id, type=event_type, occurred_at=as_of, body=body)
 
 
 def _deliveries_create(
-    event: WebhookEvent,
+    events: WebhookEvent | list[WebhookEvent],
     endpoints: Iterable[WebhookEndpoint],
     as_of: dt.datetime,
     *,
     actor: AbstractBaseUser | None = None,
     replay_of: WebhookDelivery | None = None,
 ) -> list[WebhookDelivery]:
+    events = events if isinstance(events, list) else [events]
+    endpoints = list(endpoints)
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
             event=event,
@@ -212,6 +221,7 @@ def _deliveries_create(
             created_by=actor,
             replay_of=replay_of,
         )
+        for event in events
         for endpoint in endpoints
     )
     ids = [d.pk for d in deliveries]
@@ -235,10 +245,20 @@ def webhook_emit(*, event_type: str, data: Any, as_of: dt.datetime) -> WebhookEv
     """
     if event_type not in SUBSCRIBABLE:
         raise ValidationError(f"unknown event type {event_type}", code="unknown_event_type", field="event_type")
-    event = _event_create(event_type, data, as_of)
+    return webhook_emit_many(event_type=event_type, items=[data], as_of=as_of)[0]
+
+
+def webhook_emit_many(*, event_type: str, items: list[Any], as_of: dt.datetime) -> list[WebhookEvent]:
+    """`webhook_emit` for several objects at once (a period close's invoices): the same events and
+    deliveries, stored with one insert each and handed to the workers once the transaction commits."""
+    if event_type not in SUBSCRIBABLE:
+        raise ValidationError(f"unknown event type {event_type}", code="unknown_event_type", field="event_type")
+    shaped = payloads.shape_many(items)
+    events = WebhookEvent.objects.bulk_create(_event(event_type, data, as_of) for data in shaped)
     endpoints = [e for e in WebhookEndpoint.objects.filter(enabled=True) if e.wants(event_type)]
-    _deliveries_create(event, endpoints, as_of)
-    return event
+    if endpoints:
+        _deliveries_create(events, endpoints, as_of)
+    return events
 
 
 @transaction.atomic

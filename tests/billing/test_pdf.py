@@ -15,6 +15,7 @@ from billing.models import Invoice
 from billing.pdf import TEMPLATE_VERSION, invoice_document_store, render_invoice_pdf
 from billing.services.invoices import invoice_compute, invoice_finalize, invoice_mark_paid, invoice_void
 from billing.tasks import render_invoice_pdf as render_task
+from billing.tasks import render_invoice_pdfs as render_many_task
 from catalog.services import metrics, products, rate_cards
 from contracts.models import Customer
 from contracts.services import balances
@@ -205,6 +206,18 @@ def test_the_task_runs_eagerly_and_stores_the_document(invoice, settings):
     document = InvoiceDocument.objects.get(invoice=invoice)
     assert result.get() == document.pk
     assert document.file.read().startswith(b"%PDF")
+
+
+def test_the_period_close_task_renders_several_and_one_failure_stops_none_of_the_others(invoice):
+    draft = Invoice.objects.create(
+        contract=invoice.contract, customer=invoice.customer, period_start=dt.date(2027, 1, 1),
+        period_end=dt.date(2027, 2, 1), currency="USD",
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match=rf"PDFs not rendered for invoices \[{draft.pk}\]; rendered 1"):
+        render_many_task.delay([draft.pk, invoice.pk]).get()
+    document = InvoiceDocument.objects.get()  # the draft has none; the invoice after it was still rendered
+    assert document.invoice_id == invoice.pk
+    assert render_many_task.delay([invoice.pk]).get() == [document.pk]  # stored once
 
 
 def test_the_pdf_downloads_over_the_api_with_its_checksum(invoice, read_client):
