@@ -17,13 +17,19 @@ from revops.money import plain
 
 def invoice_data(invoice: models.Model) -> dict[str, Any]:
     """The invoice as GET /invoices/{id} shows it, lines included (each with its pricing model)."""
+    return invoices_data([invoice])[0]
+
+
+def invoices_data(invoices: list[models.Model]) -> list[dict[str, Any]]:
+    """`invoice_data` of each, through one list serializer (its fields are built once, not per invoice:
+    what a period close's many invoice.finalized events spend most of their time on), and the lines and
+    their products read in one query for them all, not one per invoice and line."""
     from billing.api.invoices import InvoiceDetailOutput
     from billing.models import InvoiceLine
 
-    # One query for the lines and their products, not one per line: a period close emits an event per invoice.
     lines = InvoiceLine.objects.select_related("product")
-    models.prefetch_related_objects([invoice], models.Prefetch("lines", queryset=lines))
-    return dict(InvoiceDetailOutput(invoice).data)
+    models.prefetch_related_objects(invoices, models.Prefetch("lines", queryset=lines))
+    return [dict(row) for row in InvoiceDetailOutput(invoices, many=True).data]
 
 
 def credit_note_data(note: models.Model) -> dict[str, Any]:
@@ -58,13 +64,11 @@ def commit_low_balance_data(balance: models.Model, *, remaining: Decimal, thresh
 
 
 def shape_many(items: list[Any]) -> list[dict[str, Any]]:
-    """`shape` of each item; invoices go through one list serializer (its fields are built once, not per
-    invoice: what a period close's many invoice.finalized events spend most of their time on)."""
-    from billing.api.invoices import InvoiceOutput
+    """`shape` of each item; a list of invoices is shaped at once (invoices_data)."""
     from billing.models import Invoice
 
     if items and all(isinstance(item, Invoice) for item in items):
-        return [dict(row) for row in InvoiceOutput(items, many=True).data]
+        return invoices_data(items)
     return [shape(item) for item in items]
 
 
