@@ -110,7 +110,10 @@ def _commit_roots() -> dict[int, int]:
 
 
 def lines_revenue(currency: str | None = None) -> list[LineRevenue]:
-    """Every finalized (paid, voided) invoice line's billed, reversed and recognized amounts by month."""
+    """Every finalized (paid, voided) invoice line's billed, reversed and recognized amounts by month.
+
+    Line by line, so for one line's story or a small book; the monthly report sums in the database instead
+    (billing/revenue/flows.py), and its tests check it against this."""
     lines = InvoiceLine.objects.filter(invoice__status__in=SCHEDULED)
     if currency is not None:
         lines = lines.filter(invoice__currency=currency)
