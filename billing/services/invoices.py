@@ -131,15 +131,20 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
         ):
             continue
         now_amounts: dict[int, Decimal] = {}
+        pricing_models: dict[int, str] = {}
         for line in contract_preview(contract=contract, period=old, usage=contract_usage_quantities(contract, old)):
             if line.product is not None and line.product.metric_id:
                 now_amounts[line.product.pk] = now_amounts.get(line.product.pk, ZERO) + line.amount
+                if line.line is not None:  # a correction is priced as its usage is now
+                    pricing_models[line.product.pk] = "dimensional" if line.line.group is not None else line.line.model
         billed: dict[int, Decimal] = {}
         # A usage line's discount is billed apart from it (on the usage product): both make what was billed.
         for line in InvoiceLine.objects.filter(
             invoice=invoice, kind__in=[LineKind.USAGE, LineKind.DISCOUNT], product__metric__isnull=False
         ):
             billed[line.product_id] = billed.get(line.product_id, ZERO) + line.amount
+            if line.pricing_model:  # a product no longer priced is corrected under the model it was billed at
+                pricing_models.setdefault(line.product_id, line.pricing_model)
         for line in InvoiceLine.objects.filter(
             kind=LineKind.CORRECTION,
             invoice__contract=contract,
@@ -158,6 +163,7 @@ def _late_usage_corrections(contract: Contract, period: Period) -> list[LineDraf
                         f"(invoice {invoice.number or invoice.pk})",
                         amount=difference,
                         product=products[product_id],
+                        pricing_model=pricing_models.get(product_id, ""),
                         service_start=old.start,
                         service_end=old.end,
                     )

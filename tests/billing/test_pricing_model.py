@@ -43,11 +43,6 @@ def test_the_invoice_webhook_carries_the_lines_with_their_pricing_model(november
     assert {k: v for k, v in data.items() if k != "overdue"} == {k: v for k, v in shown.items() if k != "overdue"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the pricing model set on late-usage correction lines in billing/services/invoices.py "
-    "(_late_usage_corrections); remove this mark with that change",
-)
 def test_a_late_usage_correction_has_the_pricing_model_of_the_usage_it_corrects(contract):
     books = make_books(contract)
     [correction] = books["beta_2"].lines.filter(kind=LineKind.CORRECTION)

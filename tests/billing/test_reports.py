@@ -79,8 +79,8 @@ def month_end_rows(books) -> list[list[str]]:
         ["product", "USD", "(commit)", "", "-100.00", ""],
         ["product", "USD", "credits", "", "120.00", ""],  # usage 100 + 0 and the 20.00 correction
         ["product", "USD", "seat", "", "40.00", ""],
-        ["pricing_model", "USD", "(none)", "", "-80.00", ""],  # commitment applied -100, correction 20
-        ["pricing_model", "USD", "per_unit", "", "140.00", ""],
+        ["pricing_model", "USD", "(none)", "", "-100.00", ""],  # commitment applied
+        ["pricing_model", "USD", "per_unit", "", "160.00", ""],  # seat 40, usage 100, the 20.00 correction
         [
             "correction",
             "USD",
@@ -150,8 +150,8 @@ def test_the_month_end_api_as_json_and_csv(books, read_client):
         {"status": "finalized", "currency": "USD", "count": 2, "total": "60.00"},
     ]
     assert body["pricing_models"] == [
-        {"currency": "USD", "pricing_model": "(none)", "amount": "-80.00"},
-        {"currency": "USD", "pricing_model": "per_unit", "amount": "140.00"},
+        {"currency": "USD", "pricing_model": "(none)", "amount": "-100.00"},
+        {"currency": "USD", "pricing_model": "per_unit", "amount": "160.00"},
     ]
     assert [c["amount"] for c in body["corrections"]] == ["20.00"]
     assert [(n["number"], n["total"]) for n in body["credit_notes"]] == [("CN-2026-000001", "10.00")]
