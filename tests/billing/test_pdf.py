@@ -327,3 +327,15 @@ def test_an_exempt_customer_is_not_taxed_and_the_pdf_says_why(contract):
     assert invoice.tax_total == D("0.00") and invoice.total == D("410.00")
     text = pdf_text(render_invoice_pdf(invoice))
     assert "Tax exempt: intra-community supply, reverse charge" in text and "VAT" not in text
+
+
+def test_the_system_check_warns_when_pdfs_would_subset_fonts_in_python(monkeypatch):
+    import ctypes.util
+
+    from billing.checks import pdf_font_subsetting
+
+    installed = ctypes.util.find_library("harfbuzz-subset") is not None
+    assert (pdf_font_subsetting() == []) is installed
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)  # a system without the library
+    [warning] = pdf_font_subsetting()
+    assert warning.id == "billing.W001" and "libharfbuzz-subset0" in warning.hint
