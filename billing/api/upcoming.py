@@ -12,18 +12,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.api.invoices import InvoiceLineOutput, money_text
-from billing.services.upcoming import UpcomingInvoice, invoice_upcoming
+from billing.services.upcoming import ESTIMATE_NOTE, UpcomingInvoice, invoice_upcoming
 from catalog.api.fields import amount_output
 from contracts import selectors as contract_selectors
 from contracts.services.clocks import customer_now
 from revops.api.views import ApiView
 from revops.models import ApiScope
-
-NOTE = (
-    "An estimate: usage measured up to as_of, priced, discounted, paid from commitments and credits (as they "
-    "stand now) and taxed exactly as the period close would. The invoice made when the period ends also counts "
-    "the usage still to come, late events and any change to the terms or balances in between."
-)
 
 
 class UpcomingInvoiceLineOutput(InvoiceLineOutput):
@@ -55,7 +49,7 @@ def upcoming_data(upcoming: UpcomingInvoice) -> dict:
             "period_start": upcoming.period.start,
             "period_end": upcoming.period.end,
             "as_of": upcoming.as_of,
-            "note": NOTE,
+            "note": ESTIMATE_NOTE,
             "lines": upcoming.lines,
             "subtotal": money_text(invoice.subtotal, invoice.currency),
             "tax_total": money_text(invoice.tax_total, invoice.currency),

@@ -20,6 +20,12 @@ from contracts.selectors import contract_period
 from revops.errors import ValidationError
 from revops.periods import Period
 
+ESTIMATE_NOTE = (
+    "An estimate: usage measured up to as_of, priced, discounted, paid from commitments and credits (as they "
+    "stand now) and taxed exactly as the period close would. The invoice made when the period ends also counts "
+    "the usage still to come, late events and any change to the terms or balances in between."
+)
+
 
 @dataclass(frozen=True)
 class UpcomingInvoice:
@@ -64,4 +70,4 @@ def invoice_upcoming(*, contract: Contract, as_of: dt.datetime) -> UpcomingInvoi
     )
 
 
-__all__ = ["UpcomingInvoice", "current_period", "invoice_upcoming"]
+__all__ = ["ESTIMATE_NOTE", "UpcomingInvoice", "current_period", "invoice_upcoming"]

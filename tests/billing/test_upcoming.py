@@ -4,9 +4,15 @@ The contract (tests/billing/conftest.py): 10 seats at 40.00 and AI credits at 0.
 """
 
 import datetime as dt
+import html
+import re
 from decimal import Decimal as D
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.test import Client
+from django.urls import reverse
 
 from billing.models import Invoice, InvoiceLine
 from billing.revenue.models import RevenueEntry
@@ -21,6 +27,7 @@ from contracts.services import contracts as svc
 from contracts.services.customers import customer_update
 from revops import clock
 from revops.errors import ValidationError
+from revops.roles import SALES
 from tests.billing.support import CLOSE, NOVEMBER, use
 from usage.services import usage_events_ingest
 
@@ -174,3 +181,49 @@ def test_the_api_shows_the_invoice_shape_and_needs_a_key(december, read_client, 
         "-60.00",
     )
     assert (tax["kind"], tax["taxable_base"], tax["tax_percent"], tax["amount"]) == ("tax", "327", "7.25", "23.71")
+
+
+# --- the admin ----------------------------------------------------------------------------------------------
+
+
+def text(response) -> str:
+    """The page as a person reads it: tags removed, whitespace collapsed."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode())))
+
+
+def staff(username: str, *codenames: str, group: str | None = None) -> Client:
+    user = get_user_model().objects.create_user(username=username, is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_contract_page_links_to_its_upcoming_invoice_which_writes_nothing(december, admin_client):
+    page = reverse("admin:billing_invoice_upcoming", args=[december.pk])
+    contract_page = admin_client.get(reverse("admin:contracts_contract_change", args=[december.pk]))
+    assert contract_page.status_code == 200 and f'href="{page}"' in contract_page.content.decode()
+    before = counts()
+    with clock.frozen_at(DECEMBER_10):
+        shown = admin_client.get(page)
+    assert shown.status_code == 200
+    words = text(shown)
+    assert "for the period from 2026-12-01 to 2027-01-01" in words
+    assert "Seat: 15% contract discount Discount" in words and "-60.00 USD" in words
+    assert "Subtotal 652.00 USD Tax 23.71 USD Total 350.71 USD" in words
+    assert "An estimate: usage measured up to as_of" in words
+    assert counts() == before
+
+
+def test_the_upcoming_invoice_page_needs_the_invoice_view_permission_and_the_customer(december):
+    page = reverse("admin:billing_invoice_upcoming", args=[december.pk])
+    assert staff("nobody", "view_contract").get(page).status_code == 403
+    assert staff("finance", "view_invoice").get(page).status_code == 200
+    sales = staff("sales", "view_invoice", "view_contract", group=SALES)
+    assert sales.get(page).status_code == 404  # not their customer: as if it did not exist
+    assert (
+        staff("auditor", "view_invoice").get(reverse("admin:billing_invoice_upcoming", args=[999999])).status_code
+        == 404
+    )
