@@ -19,6 +19,7 @@ from billing import clock_admin  # noqa: F401  (registers the test clock admin)
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
 from billing.services import invoices as services
 from billing.services.approvals import invoice_void_propose
+from billing.upcoming_admin import UpcomingInvoicePageMixin
 from catalog.admin.base import ServiceAdmin, plain
 from contracts.admin.display import amount_in
 from contracts.admin.pages import ActionForm, ActionPagesMixin
@@ -88,7 +89,7 @@ class InvoiceLineInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ActionPagesMixin, ServiceAdmin):
+class InvoiceAdmin(UpcomingInvoicePageMixin, ActionPagesMixin, ServiceAdmin):
     list_display = ["number_", "customer", "period", "status", "overdue", "total_", "currency", "due_date"]
     list_filter = ["status", "currency"]
     search_fields = ["number", "customer__name", "customer__external_id"]

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from billing.api import clocks, credit_notes, documents, invoices, taxes
+from billing.api import clocks, credit_notes, documents, invoices, taxes, upcoming
 from billing.revenue import api as revenue
 
 INVOICE = "invoices/<int:pk>"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("tax-rates", taxes.TaxRateListCreateApi.as_view(), name="tax-rates"),
     path("tax-rates/<int:pk>", taxes.TaxRateDetailApi.as_view(), name="tax-rate-detail"),
     path("contracts/<int:pk>/invoices", invoices.ContractInvoiceComputeApi.as_view(), name="contract-invoices"),
+    path("contracts/<int:pk>/upcoming-invoice", upcoming.UpcomingInvoiceApi.as_view(), name="contract-upcoming"),
     path("", include("billing.webhooks.urls")),
     path("test-clocks", clocks.TestClockListCreateApi.as_view(), name="test-clocks"),
     path("test-clocks/<int:pk>", clocks.TestClockDetailApi.as_view(), name="test-clock-detail"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from usage.api import contract_migrations, metering, upcoming
+from usage.api import contract_migrations, metering
 
 urlpatterns = [
     path("events", metering.EventIngestApi.as_view(), name="events"),
@@ -11,5 +11,4 @@ urlpatterns = [
         name="contract-migrations-preview",
     ),
     path("contract-migrations", contract_migrations.ContractMigrationApi.as_view(), name="contract-migrations"),
-    path("contracts/<int:pk>/upcoming-invoice", upcoming.UpcomingInvoiceApi.as_view(), name="contract-upcoming"),
 ]

@@ -1,0 +1,73 @@
+"""The upcoming invoice: a dry run of the current period's invoice, through the same code as the real one.
+
+Its lines are `invoice_drafts(..., draw=False)`, the function the period close and finalizing use, so what
+the customer sees here is what the period close will bill for the usage measured so far: discounts apart,
+commitments and credits applied (simulated from what the balances hold now), prepaid commitments bought,
+late-usage corrections, what off-cycle invoices already billed, taxes, and the totals `set_totals` makes.
+Nothing is written: the invoice and its lines are unsaved rows, and no balance is drawn down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from billing.services.invoices import LineDraft, invoice_drafts, line_rows, set_totals
+from contracts.models import Contract
+from contracts.selectors import contract_period
+from revops.errors import ValidationError
+from revops.periods import Period
+
+ESTIMATE_NOTE = (
+    "An estimate: usage measured up to as_of, priced, discounted, paid from commitments and credits (as they "
+    "stand now) and taxed exactly as the period close would. The invoice made when the period ends also counts "
+    "the usage still to come, late events and any change to the terms or balances in between."
+)
+
+
+@dataclass(frozen=True)
+class UpcomingInvoice:
+    """The current period's invoice as the period close would make it now. `invoice` and `lines` are unsaved
+    (no id, no number): the totals and the lines exactly as they would be stored."""
+
+    contract: Contract
+    period: Period
+    as_of: dt.datetime
+    invoice: Invoice
+    lines: list[InvoiceLine]
+    drafts: list[LineDraft]
+
+
+def current_period(*, contract: Contract, as_of: dt.datetime) -> Period:
+    """The contract's billing period containing `as_of`, read on the customer's calendar: periods turn at
+    midnight in the customer's timezone, so 23:30 UTC on the 31st is already the 1st in Berlin."""
+    if as_of.tzinfo is None:
+        # A naive time would be read in whatever zone the server is in: refuse it rather than guess.
+        raise ValidationError("as_of must be an aware datetime", code="naive_datetime", field="as_of")
+    today = as_of.astimezone(zoneinfo.ZoneInfo(contract.customer.timezone)).date()
+    return contract_period(contract, today)
+
+
+def invoice_upcoming(*, contract: Contract, as_of: dt.datetime) -> UpcomingInvoice:
+    """The invoice of the contract's period containing `as_of` (the customer's now: its test clock's time if
+    it has one), with the usage measured up to then. Writes nothing; not atomic for the same reason."""
+    period = current_period(contract=contract, as_of=as_of)
+    drafts = invoice_drafts(contract, period, draw=False, as_of=as_of, actor=None)
+    invoice = Invoice(
+        contract=contract,
+        customer=contract.customer,
+        kind=InvoiceKind.PERIOD,
+        status=InvoiceStatus.DRAFT,
+        period_start=period.start,
+        period_end=period.end,
+        currency=contract.currency,
+    )
+    set_totals(invoice, drafts, as_of=as_of)
+    return UpcomingInvoice(
+        contract=contract, period=period, as_of=as_of, invoice=invoice, lines=line_rows(invoice, drafts), drafts=drafts
+    )
+
+
+__all__ = ["ESTIMATE_NOTE", "UpcomingInvoice", "current_period", "invoice_upcoming"]
