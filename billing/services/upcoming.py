@@ -17,7 +17,7 @@ from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from billing.services.invoices import LineDraft, invoice_drafts, line_rows, set_totals
 from contracts.models import Contract
 from contracts.selectors import contract_period
-from revops.errors import ValidationError
+from revops.errors import Conflict, ValidationError
 from revops.periods import Period
 
 ESTIMATE_NOTE = (
@@ -50,10 +50,27 @@ def current_period(*, contract: Contract, as_of: dt.datetime) -> Period:
     return contract_period(contract, today)
 
 
+def _billed(contract: Contract, period: Period) -> bool:
+    """Whether the period's invoice is no longer a draft (staff may finalize a period early)."""
+    return (
+        Invoice.objects.filter(contract=contract, kind=InvoiceKind.PERIOD, period_start=period.start)
+        .exclude(status=InvoiceStatus.DRAFT)
+        .exists()
+    )
+
+
 def invoice_upcoming(*, contract: Contract, as_of: dt.datetime) -> UpcomingInvoice:
     """The invoice of the contract's period containing `as_of` (the customer's now: its test clock's time if
-    it has one), with the usage measured up to then. Writes nothing; not atomic for the same reason."""
+    it has one), with the usage measured up to then; once that period's invoice is finalized (early), the
+    next period's, as Stripe's upcoming invoice is the next one to be made. Writes nothing."""
     period = current_period(contract=contract, as_of=as_of)
+    if _billed(contract, period):  # finalized early: what comes next is the next period's invoice
+        if contract.end_date is not None and period.end >= contract.end_date:
+            raise Conflict(
+                f"the contract's last period ({period.start} to {period.end}) is invoiced already: nothing is upcoming",
+                code="nothing_upcoming",
+            )
+        period = contract_period(contract, period.end)
     drafts = invoice_drafts(contract, period, draw=False, as_of=as_of, actor=None)
     invoice = Invoice(
         contract=contract,

@@ -26,7 +26,7 @@ from contracts.services import balances
 from contracts.services import contracts as svc
 from contracts.services.customers import customer_update
 from revops import clock
-from revops.errors import ValidationError
+from revops.errors import Conflict, ValidationError
 from revops.roles import SALES
 from tests.billing.support import CLOSE, NOVEMBER, use
 from usage.services import usage_events_ingest
@@ -147,6 +147,23 @@ def test_the_period_is_the_one_the_customer_lives_in(contract):
     assert upcoming.period == NOVEMBER
     upcoming = invoice_upcoming(contract=contract, as_of=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
     assert upcoming.period.start == dt.date(2026, 12, 1)
+
+
+def test_once_the_period_is_finalized_early_the_next_period_is_upcoming(contract):
+    use(5, 1000)  # November: 4,000 credits beyond the 1,000 included
+    mid_november = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    assert invoice_upcoming(contract=contract, as_of=mid_november).invoice.total == D("440.00")
+    november = invoice_compute(contract=contract, period=NOVEMBER, as_of=mid_november)
+    invoice_finalize(invoice=november, as_of=mid_november, actor=None)  # staff finalize it before it ends
+    upcoming = invoice_upcoming(contract=contract, as_of=mid_november)
+    assert upcoming.period.start == dt.date(2026, 12, 1)  # not November billed a second time
+    assert [(line.kind, line.amount) for line in upcoming.lines] == [("subscription", D("400.00"))]
+    # A contract that ends with November has nothing upcoming once November is invoiced.
+    svc.contract_end(contract=contract, end_date=dt.date(2026, 12, 1), actor=None, reason="churned")
+    contract.refresh_from_db()
+    with pytest.raises(Conflict) as nothing:
+        invoice_upcoming(contract=contract, as_of=mid_november)
+    assert nothing.value.code == "nothing_upcoming"
 
 
 def test_a_naive_time_is_refused(contract):
