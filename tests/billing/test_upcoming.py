@@ -236,7 +236,10 @@ def test_the_contract_page_links_to_its_upcoming_invoice_which_writes_nothing(de
 
 def test_the_upcoming_invoice_page_needs_the_invoice_view_permission_and_the_customer(december):
     page = reverse("admin:billing_invoice_upcoming", args=[december.pk])
-    assert staff("nobody", "view_contract").get(page).status_code == 403
+    nobody = staff("nobody", "view_contract")
+    assert nobody.get(page).status_code == 403
+    contract_page = nobody.get(reverse("admin:contracts_contract_change", args=[december.pk]))
+    assert contract_page.status_code == 200 and page not in contract_page.content.decode()  # no dead link
     assert staff("finance", "view_invoice").get(page).status_code == 200
     sales = staff("sales", "view_invoice", "view_contract", group=SALES)
     assert sales.get(page).status_code == 404  # not their customer: as if it did not exist
