@@ -13,6 +13,7 @@ Seller details and the locale used for money and dates come from settings, with 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import zoneinfo
 from dataclasses import dataclass, field
@@ -269,7 +270,23 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     _check_renderable(invoice)
     html = render_to_string(TEMPLATE_NAME, invoice_context(invoice))
     document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_no_network)
-    return document.write_pdf(stylesheets=[_stylesheet()], font_config=_font_config())
+    pdf = document.write_pdf(stylesheets=[_stylesheet()], font_config=_font_config())
+    _freeze_heap_once()
+    return pdf
+
+
+_heap_frozen = False
+
+
+def _freeze_heap_once() -> None:
+    """After a process's first render, move everything alive (Django, WeasyPrint, the fonts, the parsed
+    stylesheet) out of the garbage collector's sight. A render allocates enough to set off full collections,
+    and each one walked that whole long-lived heap: about 100 ms on one render in three, twice the render."""
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.collect()
+        gc.freeze()
+        _heap_frozen = True
 
 
 def invoice_document_store(invoice: Invoice) -> InvoiceDocument:

@@ -339,3 +339,10 @@ def test_the_system_check_warns_when_pdfs_would_subset_fonts_in_python(monkeypat
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)  # a system without the library
     [warning] = pdf_font_subsetting()
     assert warning.id == "billing.W001" and "libharfbuzz-subset0" in warning.hint
+
+
+def test_after_a_first_render_the_long_lived_heap_is_out_of_the_collectors_way(invoice):
+    import gc
+
+    render_invoice_pdf(invoice)
+    assert gc.get_freeze_count() > 10_000  # Django, WeasyPrint and the fonts: not walked by every full collection
