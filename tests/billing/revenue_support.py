@@ -6,6 +6,7 @@ from decimal import Decimal as D
 from billing.services.invoices import invoice_compute, invoice_finalize
 from catalog.models import Product
 from contracts.models import Customer
+from contracts.services import balances
 from contracts.services import contracts as svc
 from revops.periods import Period
 from usage.services import usage_events_ingest
@@ -58,3 +59,20 @@ def close(contract, start: dt.date, end: dt.date, *, as_of: dt.datetime):
 
 def schedule(line) -> list[tuple[str, D]]:
     return [(f"{e.month:%Y-%m}", e.amount) for e in line.revenue_entries.order_by("month")]
+
+
+def commitment_bought_in_january(contract, external_id: str = "gamma"):
+    """Another contract with a 1,000 commitment usable January to June 2026, its January invoice finalized on
+    31 January: returns the contract and the invoice's commitment purchase line."""
+    gamma = another_contract(contract, external_id)
+    balances.balance_grant(
+        contract=gamma,
+        kind="commit",
+        amount=D(1000),
+        starts_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2026, 7, 1),
+        as_of=at(2026, 1, 1),
+        actor=None,
+    )
+    january = close(gamma, dt.date(2026, 1, 1), dt.date(2026, 2, 1), as_of=at(2026, 1, 31))
+    return gamma, january.lines.get(kind="commit_purchase")

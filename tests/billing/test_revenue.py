@@ -14,7 +14,7 @@ from billing.revenue.schedules import revenue_schedule_create
 from billing.services.credit_notes import credit_note_create
 from billing.services.invoices import invoice_void
 from contracts.services import balances
-from tests.billing.revenue_support import another_contract, at, close, schedule, spend
+from tests.billing.revenue_support import another_contract, at, close, commitment_bought_in_january, schedule, spend
 
 pytestmark = pytest.mark.django_db
 
@@ -191,23 +191,8 @@ def test_the_backfill_makes_missing_schedules_once(contract):
     assert RevenueEntry.objects.filter(line__invoice=second).count() == 2
 
 
-def _commitment_bought_in_january(contract):
-    gamma = another_contract(contract, "gamma")
-    balances.balance_grant(
-        contract=gamma,
-        kind="commit",
-        amount=D(1000),
-        starts_on=dt.date(2026, 1, 1),
-        expires_on=dt.date(2026, 7, 1),
-        as_of=at(2026, 1, 1),
-        actor=None,
-    )
-    january = close(gamma, dt.date(2026, 1, 1), dt.date(2026, 2, 1), as_of=at(2026, 1, 31))
-    return gamma, january.lines.get(kind="commit_purchase")
-
-
 def test_voiding_the_invoice_a_commitment_paid_takes_its_release_back(contract):
-    gamma, purchase = _commitment_bought_in_january(contract)
+    gamma, purchase = commitment_bought_in_january(contract)
     spend("gamma", 11_000, on=at(2026, 2, 10), prefix="feb")  # 100.00
     february = close(gamma, dt.date(2026, 2, 1), dt.date(2026, 3, 1), as_of=at(2026, 3, 1))
     invoice_void(invoice=february, reason="usage sent twice", as_of=at(2026, 3, 5), actor=None)
@@ -220,7 +205,7 @@ def test_voiding_the_invoice_a_commitment_paid_takes_its_release_back(contract):
 
 
 def test_a_credit_note_on_a_commitment_purchase_lowers_what_is_deferred_not_revenue(contract):
-    _, purchase = _commitment_bought_in_january(contract)
+    _, purchase = commitment_bought_in_january(contract)
     credit_note_create(
         invoice=purchase.invoice, reason="smaller deal", lines=[(purchase, D("200"))], as_of=at(2026, 2, 3), actor=None
     )

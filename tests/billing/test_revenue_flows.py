@@ -17,7 +17,7 @@ from billing.revenue.recognition import lines_revenue
 from billing.services.credit_notes import credit_note_create
 from billing.services.invoices import invoice_void
 from contracts.services import balances
-from tests.billing.revenue_support import another_contract, at, close, spend
+from tests.billing.revenue_support import another_contract, at, close, commitment_bought_in_january, spend
 
 pytestmark = pytest.mark.django_db
 
@@ -41,20 +41,9 @@ def make_four_months(contract):
     invoice_void(invoice=second, reason="duplicate", as_of=at(2026, 2, 3), actor=None)
     # gamma: a 1,000 commitment billed 31 Jan, 200 of it credited on 3 Feb; February's 100.00 of usage paid from
     # it (finalized 1 Mar); March's 300.00 too (finalized 1 Apr, voided 5 Apr).
-    gamma = another_contract(contract, "gamma")
-    balances.balance_grant(
-        contract=gamma,
-        kind="commit",
-        amount=D(1000),
-        starts_on=dt.date(2026, 1, 1),
-        expires_on=dt.date(2026, 7, 1),
-        as_of=at(2026, 1, 1),
-        actor=None,
-    )
-    january = close(gamma, dt.date(2026, 1, 1), dt.date(2026, 2, 1), as_of=at(2026, 1, 31))
-    purchase = january.lines.get(kind="commit_purchase")
+    gamma, purchase = commitment_bought_in_january(contract)
     credit_note_create(
-        invoice=january, reason="smaller deal", lines=[(purchase, D("200"))], as_of=at(2026, 2, 3), actor=None
+        invoice=purchase.invoice, reason="smaller deal", lines=[(purchase, D("200"))], as_of=at(2026, 2, 3), actor=None
     )
     spend("gamma", 11_000, on=at(2026, 2, 10), prefix="feb")
     close(gamma, dt.date(2026, 2, 1), dt.date(2026, 3, 1), as_of=at(2026, 3, 1))
