@@ -37,16 +37,16 @@ HOUR = dt.timedelta(hours=1)
 
 # Events that arrived later than this after they happened are in the partial index usage_event_late
 # (usage/migrations/0005): the expression must stay the index's predicate, word for word, to use it.
-LATE_AFTER = dt.timedelta(minutes=5)
-_DELAYED = "received_at - \"timestamp\" > interval '5 minutes'"
+LATE_AFTER = dt.timedelta(days=1)
+_DELAYED = "received_at - \"timestamp\" > interval '1 day'"
 
 
 def late_events_exist(*, customer_id: int, start: dt.datetime, end: dt.datetime, since: dt.datetime) -> bool:
     """Whether any of the customer's events in [start, end) arrived after `since` (an invoice's finalization).
 
-    An event that happened before `since` less five minutes and arrived after it was delayed by more than
-    five minutes: it is in the small index of delayed events. Only events of the last five minutes before
-    `since` (none, once a period's invoice is finalized after its grace) are looked up among all events.
+    An event that happened more than a day before `since` and arrived after it was delayed by more than a
+    day: it is in the small index of delayed events. Only the events of the last day before `since` are
+    looked up among all of them, and a period finalized after its grace (three days) has none.
     """
     where = 'customer_id = %s AND "timestamp" >= %s AND "timestamp" < %s AND received_at > %s'
     with connection.cursor() as cursor:

@@ -1,7 +1,7 @@
 """Late events: did any event of a period arrive after its invoice was finalized? (usage/selectors.py)
 
 Asked for every finalized invoice late usage may still correct, at every period close: the delayed events
-are in a small partial index, and the events of the last minutes before the finalization are looked at
+are in a small partial index, and the events of the last day before the finalization are looked at
 among all of them. Both halves, and that the database really reads the small index."""
 
 import datetime as dt
