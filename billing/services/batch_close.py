@@ -105,10 +105,9 @@ def _existing_drafts(works: list[Work], results: dict[int, Result]) -> dict[int,
     wanted = {w.invoice_id: w for w in works if w.invoice_id is not None}
     if not wanted:
         return {}
-    locked = {
-        invoice.pk: invoice
-        for invoice in Invoice.objects.select_for_update().filter(pk__in=list(wanted), status=InvoiceStatus.DRAFT)
-    }
+    # Locked in id order, as every batch locks them: two closes of overlapping contracts never deadlock.
+    drafts = Invoice.objects.select_for_update().filter(pk__in=list(wanted), status=InvoiceStatus.DRAFT)
+    locked = {invoice.pk: invoice for invoice in drafts.order_by("pk")}
     found = {}
     for invoice_id, work in wanted.items():
         invoice = locked.get(invoice_id)
