@@ -18,7 +18,7 @@ from catalog.models import RateCardVersion
 from contracts.models import Contract, ContractStatus
 from contracts.selectors import contract_preview, contract_version_on
 from contracts.services.approvals import terms_from_json
-from contracts.services.contracts import Terms, _write_terms, terms_of
+from contracts.services.contracts import Terms, _write_terms, terms_amended, terms_of
 from contracts.services.migrations import last_complete_period
 from revops.approvals import registry
 from revops.approvals.models import ActionKind
@@ -46,13 +46,7 @@ class _WhatIf(Exception):
 def _total_with_terms(contract: Contract, period, usage, terms: Terms) -> Decimal:
     """The period priced as if `terms` had held then: written into the period's version, priced, rolled back."""
     version = contract_version_on(contract, period.start) or contract.versions.order_by("number").first()
-    current = terms_of(version)
-    merged = Terms(
-        overrides=terms.overrides if terms.overrides is not None else current.overrides,
-        included_usage=terms.included_usage if terms.included_usage is not None else current.included_usage,
-        minimum_spend=terms.minimum_spend if terms.minimum_spend is not None else current.minimum_spend,
-        trial=terms.trial if terms.trial is not None else current.trial,
-    )
+    merged = terms_amended(terms_of(version), terms)
     try:
         with transaction.atomic():
             for related in (version.overrides, version.included_usage, version.minimums, version.trials):

@@ -91,8 +91,12 @@ class AmendTermsForm(TermsForm):
 
     replace_overrides = forms.BooleanField(required=False, label="Replace the price overrides")
     replace_included_usage = forms.BooleanField(required=False, label="Replace the included usage")
-    replace_minimum_spend = forms.BooleanField(required=False, label="Replace the minimum spend")
-    replace_trial = forms.BooleanField(required=False, label="Replace the trial")
+    replace_minimum_spend = forms.BooleanField(
+        required=False, label="Replace the minimum spend", help_text="left empty: no minimum from this date"
+    )
+    replace_trial = forms.BooleanField(
+        required=False, label="Replace the trial", help_text="left empty: no trial from this date"
+    )
 
     field_order = [
         "replace_minimum_spend",
@@ -106,11 +110,7 @@ class AmendTermsForm(TermsForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        # "Keep" is how the services read an empty value, so an amendment can set these but not remove them.
-        if cleaned.get("replace_minimum_spend") and cleaned.get("minimum_spend") is None:
-            self.add_error("minimum_spend", "give the new minimum (an amendment can change a minimum, not remove it)")
-        if cleaned.get("replace_trial") and cleaned.get("trial_ends_on") is None:
-            self.add_error("trial_ends_on", "give the trial's new end (an amendment can change a trial, not remove it)")
+        # Ticked and left empty, a minimum or trial is removed from the amendment's date on (see terms()).
         for kind, names in (("minimum_spend", ["minimum_spend"]), ("trial", ["trial_ends_on", "trial_usage_billed"])):
             if not cleaned.get(f"replace_{kind}") and any(name in self.changed_data for name in names):
                 self.add_error(names[0], "tick “replace” to change this, or put it back as it was")
@@ -196,6 +196,8 @@ class TermsEditor:
             ),
             minimum_spend=data.get("minimum_spend") if replace("minimum_spend") else None,
             trial=trial if replace("trial") else None,
+            remove_minimum=self.amending and replace("minimum_spend") and data.get("minimum_spend") is None,
+            remove_trial=self.amending and replace("trial") and trial is None,
         )
 
     def add_error(self, exc: DomainError) -> dict[str, list[str]]:

@@ -71,12 +71,14 @@ class ContractTrialInput(StrictInput):
 
 class ContractTermsInput(StrictInput):
     """Terms by kind. Creating a contract, a kind left out is none; amending, it carries over unchanged
-    (an empty list removes every override or allowance)."""
+    (an empty list removes every override or allowance, null removes the minimum spend or the trial)."""
 
     overrides = ContractOverrideInput(many=True, required=False, help_text="one per product (null: the whole card)")
     included_usage = ContractIncludedUsageInput(many=True, required=False, help_text="one per usage product")
-    minimum_spend = money_input(required=False, help_text="per period; a shortfall is billed as a true-up")
-    trial = ContractTrialInput(required=False)
+    minimum_spend = money_input(
+        required=False, allow_null=True, help_text="per period; a shortfall is billed as a true-up (null: none)"
+    )
+    trial = ContractTrialInput(required=False, allow_null=True, help_text="null: none")
 
 
 def terms_from(data: dict[str, Any] | None) -> Terms:
@@ -101,6 +103,9 @@ def terms_from(data: dict[str, Any] | None) -> Terms:
         included_usage=None if included is None else [(i["product"], i["quantity"]) for i in included],
         minimum_spend=data.get("minimum_spend"),
         trial=None if trial is None else (trial["ends_on"], trial["usage_billed"]),
+        # Given as null: removed (amending; a new contract has nothing to remove, so it is simply none).
+        remove_minimum="minimum_spend" in data and data["minimum_spend"] is None,
+        remove_trial="trial" in data and data["trial"] is None,
     )
 
 

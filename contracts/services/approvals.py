@@ -53,6 +53,9 @@ def terms_to_json(terms: Terms) -> dict[str, Any]:
         out["minimum_spend"] = plain(terms.minimum_spend)
     if terms.trial is not None:
         out["trial"] = [terms.trial[0].isoformat(), terms.trial[1]]
+    for flag in ("remove_minimum", "remove_trial"):
+        if getattr(terms, flag):
+            out[flag] = True
     return out
 
 
@@ -81,6 +84,8 @@ def terms_from_json(data: dict[str, Any]) -> Terms:
         included_usage=None if included is None else [(products[code], Decimal(q)) for code, q in included],
         minimum_spend=_decimal(data.get("minimum_spend")),
         trial=None if trial is None else (dt.date.fromisoformat(trial[0]), trial[1]),
+        remove_minimum=bool(data.get("remove_minimum")),
+        remove_trial=bool(data.get("remove_trial")),
     )
 
 

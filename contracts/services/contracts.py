@@ -50,12 +50,32 @@ class OverrideSpec:
 
 @dataclass(frozen=True)
 class Terms:
-    """The terms of a contract version. `None` in an amendment means: keep what is in effect."""
+    """The terms of a contract version. `None` in an amendment means: keep what is in effect (an empty list
+    removes every override or allowance; `remove_minimum` and `remove_trial` remove those)."""
 
     overrides: Sequence[OverrideSpec] | None = None
     included_usage: Sequence[tuple[Product, Decimal]] | None = None
     minimum_spend: Decimal | None = None
     trial: tuple[dt.date, bool] | None = None  # (ends_on, usage_billed)
+    remove_minimum: bool = False
+    remove_trial: bool = False
+
+
+def terms_amended(current: Terms, change: Terms) -> Terms:
+    """The terms in effect with an amendment's changes: each kind it gives replaces the current one, each it
+    leaves out carries over, and a minimum or trial it removes is gone."""
+    if change.remove_minimum and change.minimum_spend is not None:
+        _fail("give a new minimum spend or remove it, not both", "minimum_spend")
+    if change.remove_trial and change.trial is not None:
+        _fail("give a new trial or remove it, not both", "trial")
+    minimum = change.minimum_spend if change.minimum_spend is not None else current.minimum_spend
+    trial = change.trial if change.trial is not None else current.trial
+    return Terms(
+        overrides=change.overrides if change.overrides is not None else current.overrides,
+        included_usage=change.included_usage if change.included_usage is not None else current.included_usage,
+        minimum_spend=None if change.remove_minimum else minimum,
+        trial=None if change.remove_trial else trial,
+    )
 
 
 def _fail(message: str, field_name: str, code: str = "invalid") -> None:
@@ -291,13 +311,7 @@ def contract_amend(
         )
     if contract.end_date and effective_from >= contract.end_date:
         _fail("the contract has ended by then", "effective_from", "dates_out_of_order")
-    current = terms_of(latest)
-    merged = Terms(
-        overrides=terms.overrides if terms.overrides is not None else current.overrides,
-        included_usage=terms.included_usage if terms.included_usage is not None else current.included_usage,
-        minimum_spend=terms.minimum_spend if terms.minimum_spend is not None else current.minimum_spend,
-        trial=terms.trial if terms.trial is not None else current.trial,
-    )
+    merged = terms_amended(terms_of(latest), terms)
     _check_terms(merged, contract.rate_card)
     number = (contract.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = ContractVersion(

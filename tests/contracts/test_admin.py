@@ -384,6 +384,15 @@ def test_amend_replaces_the_kinds_ticked_and_keeps_the_rest(admin_client, admin_
     assert contract.versions.get(number=1).minimums.get().amount == D(500)  # the earlier version as it was
 
 
+def test_amend_ticked_and_left_empty_removes_the_minimum(admin_client, contract):
+    data = amend_post(contract, "2026-06-01", "no minimum from June", **{"terms-replace_minimum_spend": "on"})
+    data["terms-minimum_spend"] = ""
+    response = admin_client.post(url("contract_amend", contract.pk), data)
+    assert response.status_code == 302, text(response)
+    assert not contract.versions.get(number=2).minimums.exists()
+    assert contract.versions.get(number=1).minimums.get().amount == D(500)
+
+
 def test_amend_can_replace_overrides_and_included_usage_rows(admin_client, contract, card):
     data = amend_post(contract, "2026-06-01", "new rate sheet")
     data |= rows(

@@ -371,6 +371,19 @@ def test_a_currency_other_than_the_rate_cards_is_refused(write_client, card):
     assert nothing_signed()
 
 
+def test_null_removes_the_minimum_or_trial_in_an_amendment_and_leaving_it_out_keeps_it(write_client, card, acme):
+    pk = signed_id(write_client, terms={"minimum_spend": "500", "trial": {"ends_on": "2026-03-01"}})
+    amend = f"{API}/contracts/{pk}/amendments"
+    kept = write_client.post(amend, {"effective_from": "2026-05-01", "reason": "seats", "terms": {}}, format="json")
+    assert kept.status_code == 201, kept.json()
+    body = {"effective_from": "2026-06-01", "reason": "no minimum", "terms": {"minimum_spend": None, "trial": None}}
+    removed = write_client.post(amend, body, format="json")
+    assert removed.status_code == 201, removed.json()
+    versions = {v["number"]: v["terms"] for v in write_client.get(amend).json()}
+    assert (versions[2]["minimum_spend"], versions[2]["trial"]["ends_on"]) == ("500", "2026-03-01")
+    assert (versions[3]["minimum_spend"], versions[3]["trial"]) == (None, None)
+
+
 def test_an_amendment_is_refused_naming_the_field_and_changes_nothing(write_client, card, acme):
     pk = signed_id(write_client, terms={"minimum_spend": "500"})
     good = {"effective_from": "2026-06-01", "reason": "renewal", "terms": {"minimum_spend": "800"}}

@@ -299,6 +299,35 @@ def test_overlapping_terms_are_refused(card, acme):
     assert "included_usage.1" in excinfo.value.fields
 
 
+def test_an_amendment_removes_the_minimum_and_the_trial_from_its_date(card, acme):
+    contract = svc.contract_create(
+        customer=acme, rate_card=card["card"], start_date=dt.date(2026, 1, 1), actor=None,
+        terms=svc.Terms(minimum_spend=D(500), trial=(dt.date(2027, 1, 1), False)),
+        subscriptions=[(card["seat"], D(2))],
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as both:
+        svc.contract_amend(
+            contract=contract, effective_from=dt.date(2026, 11, 1), actor=None, reason="renewal",
+            terms=svc.Terms(minimum_spend=D(600), remove_minimum=True),
+        )  # fmt: skip
+    assert list(both.value.fields) == ["minimum_spend"] and contract.versions.count() == 1
+    svc.contract_amend(
+        contract=contract, effective_from=dt.date(2026, 11, 1), actor=None, reason="renewal without a minimum",
+        terms=svc.Terms(remove_minimum=True, remove_trial=True),
+    )  # fmt: skip
+    october = Period(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    # October: in the trial (no fees) with a 500 minimum; November: 2 x 40 and nothing else.
+    assert [line.amount for line in selectors.contract_preview(contract=contract, period=october, usage={})] == [
+        D("500.00")
+    ]
+    assert [line.amount for line in selectors.contract_preview(contract=contract, period=NOVEMBER, usage={})] == [
+        D("80.00")
+    ]
+    v2 = contract.versions.get(number=2)
+    assert (v2.minimums.count(), v2.trials.count()) == (0, 0)
+    assert contract.versions.get(number=1).minimums.get().amount == D(500)  # the earlier version as it was
+
+
 def test_amendments_must_move_forward_in_time(card, acme):
     contract = svc.contract_create(customer=acme, rate_card=card["card"], start_date=dt.date(2026, 1, 1), actor=None)
     with pytest.raises(ValidationError) as excinfo:
@@ -341,3 +370,12 @@ def test_a_pinned_contract_keeps_its_version_when_the_card_moves_on(card, acme):
     assert [line.amount for line in selectors.contract_preview(contract=following, period=NOVEMBER, usage={})] == [
         D("45.00")
     ]
+
+
+def test_a_removal_survives_an_approval_requests_payload(card):
+    from contracts.services.approvals import terms_from_json, terms_to_json
+
+    change = svc.Terms(minimum_spend=None, remove_minimum=True, remove_trial=True)
+    assert terms_from_json(terms_to_json(change)) == change
+    kept = svc.Terms(minimum_spend=D(600))
+    assert terms_from_json(terms_to_json(kept)) == kept
