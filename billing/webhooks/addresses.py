@@ -3,9 +3,10 @@
 A webhook URL is chosen by whoever holds a write key or an admin login, and revops POSTs to it from
 inside the company's network. Left open, that reaches the database, the cloud's metadata service
 (169.254.169.254) or an internal admin page, and the delivery log shows the answer. So a host that is,
-or resolves to, a private, loopback, link-local, multicast or unspecified address is refused: when the
-endpoint is registered, and again when each attempt connects, because a name's DNS answer can change
-after registration (DNS rebinding). REVOPS_WEBHOOK_ALLOW_PRIVATE turns the guard off for a test setup
+or resolves to, a private, loopback, link-local, multicast, unspecified or other non-public address
+(shared carrier space 100.64.0.0/10, reserved ranges) is refused: when the endpoint is registered, and
+again when each attempt connects, because a name's DNS answer can change after registration (DNS
+rebinding). REVOPS_WEBHOOK_ALLOW_PRIVATE turns the guard off for a test setup
 whose receiver runs on this machine.
 """
 
@@ -37,6 +38,9 @@ def refusal(address: Address) -> str:
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
         ("private", address.is_private),
+        # Not private, yet not on the internet either: shared carrier space (100.64.0.0/10, a cloud's own
+        # network in places), reserved and benchmarking ranges.
+        ("non-public", not address.is_global),
     ):
         if found:
             return reason

@@ -71,6 +71,8 @@ def dns(monkeypatch):
         ("ff02::1", "multicast"),
         ("0.0.0.0", "unspecified"),
         ("::", "unspecified"),
+        ("100.64.0.1", "non-public"),
+        ("240.0.0.1", "private"),
         (PUBLIC, ""),
         ("2606:4700:4700::1111", ""),
     ],
