@@ -1,7 +1,7 @@
 """bench/invoice_run: the whole period close of 10,000 contracts with two Celery workers, and PDF time per invoice.
 
     .venv/bin/python bench/invoice_run.py [--contracts 10000] [--events 10000000] [--workers 2] [--chunk 100]
-                                          [--pdf-sample 30] [--setup-only]
+                                          [--pdf-sample 30] [--setup-only] [--next-month]
 
 Keeps its own database (`revops_bench_runs`): the first run builds three rate cards (seats, a flat fee,
 tokens per model, graduated and volume tiers, included usage), `--contracts` contracts on them through
@@ -17,6 +17,10 @@ database until the run is finished. Printed: contracts/s, invoices made and fina
 and the CPU seconds of the workers and of PostgreSQL during the close. Then the PDF of a sample of the
 finalized invoices is rendered through the real task (`billing.render_invoice_pdf`, in-process), and
 the mean and p95 per invoice are printed.
+
+With `--next-month`, November gets as many events (loaded once, then every metric's rollups are built again
+from all events), and November's close as of 5 December is timed after October's: the steady state, where
+every contract has last month's invoice (late-usage checks, earlier invoices, balances drawn before).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ BROKER = os.environ.get("REVOPS_BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
 RUN_QUEUE = "bench-runs"
 OCTOBER = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 CLOSE_AS_OF = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
+NOVEMBER = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+NEXT_CLOSE_AS_OF = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
 MODELS = ["lumen-small", "lumen-large", "lumen-vision"]
 
 METRICS = [
@@ -177,13 +183,14 @@ def setup_contracts(n: int, cards) -> None:
         print(f"  {min(start + 500, n):,} contracts ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
-def event_rows(n: int, customer_ids: list[int], seed: int):
-    """October events: customers drawn with weight 1/rank (a few large customers send most usage)."""
+def event_rows(n: int, customer_ids: list[int], seed: int, month: dt.datetime = OCTOBER, days: int = 31, tag="r"):
+    """A month's events (October by default): customers drawn with weight 1/rank (a few large customers send
+    most usage)."""
     import orjson
 
     rnd = random.Random(seed)
     weights = [1 / (rank + 1) for rank in range(len(customer_ids))]
-    span = 31 * 86400
+    span = days * 86400
     kinds = ["llm.completion"] * 5 + ["api.request"] * 3 + ["gpu.concurrency", "credits.consumed"]
     batch = 100_000
     for start in range(0, n, batch):
@@ -199,22 +206,26 @@ def event_rows(n: int, customer_ids: list[int], seed: int):
                 props = {"gpus": rnd.randrange(1, 40)}
             else:
                 props = {"credits": rnd.randrange(1, 50)}
-            at = OCTOBER + dt.timedelta(seconds=rnd.randrange(span))
-            yield (f"r{seed}-{i}", customer_id, kind, at, orjson.dumps(props).decode(), "0" * 32, at)
+            at = month + dt.timedelta(seconds=rnd.randrange(span))
+            yield (f"{tag}{seed}-{i}", customer_id, kind, at, orjson.dumps(props).decode(), "0" * 32, at)
 
 
-def load_events(target: int, customer_ids: list[int]) -> float:
+def load_events(target: int, customer_ids: list[int], month: dt.datetime = OCTOBER) -> float:
+    """COPY events into `month` until it holds `target`; returns the seconds it took (0 when none were missing)."""
     from django.db import connection
 
+    days = 30 if month == NOVEMBER else 31
+    end = month + dt.timedelta(days=days)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM usage_usageevent")
+        cursor.execute("SELECT count(*) FROM usage_usageevent WHERE timestamp >= %s AND timestamp < %s", [month, end])
         have = cursor.fetchone()[0]
     if have >= target:
         return 0.0
-    print(f"loading {target - have:,} events with COPY ...", flush=True)
+    print(f"loading {target - have:,} events of {month:%B} with COPY ...", flush=True)
     t0 = time.perf_counter()
     connection.ensure_connection()
     raw = connection.connection
+    tag = "r" if month == OCTOBER else f"m{month:%m}-"
     with (
         raw.cursor() as cur,
         cur.copy(
@@ -222,11 +233,13 @@ def load_events(target: int, customer_ids: list[int]) -> float:
             "payload_hash, received_at) FROM STDIN"
         ) as copy,
     ):
-        for row in event_rows(target - have, customer_ids, seed=have):
+        for row in event_rows(target - have, customer_ids, seed=have, month=month, days=days, tag=tag):
             copy.write_row(row)
     raw.commit()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE usage_usageevent")
+        # Events loaded with COPY bypass ingestion, which keeps rollups: have them built again from all events.
+        cursor.execute("DELETE FROM usage_metricrollupstate")
     return time.perf_counter() - t0
 
 
@@ -240,7 +253,7 @@ def build_rollups() -> tuple[int, float]:
         state = rollups.MetricRollupState.objects.filter(metric=metric).first()
         if state is None or state.definition_hash != rollups.definition_hash(metric):
             print(f"building rollups of {metric.code} ...", flush=True)
-            built += rollups.rollups_build(metric=metric, as_of=CLOSE_AS_OF).events_backfilled
+            built += rollups.rollups_build(metric=metric, as_of=NEXT_CLOSE_AS_OF).events_backfilled
     return built, time.perf_counter() - t0
 
 
@@ -326,6 +339,11 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=100, help="contracts per chunk task")
     parser.add_argument("--pdf-sample", type=int, default=30)
     parser.add_argument("--setup-only", action="store_true")
+    parser.add_argument(
+        "--next-month",
+        action="store_true",
+        help="also load November's events (once) and time November's close after October's",
+    )
     args = parser.parse_args()
 
     # This process queues the run's chunks on the broker (not eagerly) for the workers started below.
@@ -344,6 +362,8 @@ def main() -> None:
     setup_contracts(args.contracts, cards)
     ids = list(Customer.objects.filter(external_id__startswith="run-").order_by("pk").values_list("pk", flat=True))
     load_seconds = load_events(args.events, ids)
+    if args.next_month:
+        load_seconds += load_events(args.events, ids, month=NOVEMBER)
     built, build_seconds = build_rollups()
     setup_rows = []
     if load_seconds:
@@ -357,9 +377,42 @@ def main() -> None:
     run_close(args, connection)
 
 
-def run_close(args, connection) -> None:
-    from billing.models import Invoice, InvoiceRun
+def timed_close(as_of: dt.datetime, args, workers: list[subprocess.Popen]) -> tuple:
+    """Start the distributed close as of `as_of` and follow it to its end: (run, seconds, worker CPU, PG CPU)."""
+    from billing.models import InvoiceRun
     from billing.services.runs import invoice_run_start
+
+    worker_cpu0 = process_cpu([w.pid for w in workers])
+    pg_cpu0 = postgres_cpu()
+    t0 = time.perf_counter()
+    run = invoice_run_start(as_of=as_of, actor=None, chunk_size=args.chunk)
+    last = -1
+    while True:
+        run = InvoiceRun.objects.get(pk=run.pk)
+        if run.contracts_done != last:
+            last = run.contracts_done
+            print(f"\r  {as_of:%d %b}: {run.contracts_done:,}/{run.contracts_total:,} contracts", end="", flush=True)
+        if run.status != "running":
+            break
+        if any(w.poll() is not None for w in workers):
+            raise SystemExit("a worker died")
+        time.sleep(0.2)
+    seconds = time.perf_counter() - t0
+    print()
+    return run, seconds, process_cpu([w.pid for w in workers]) - worker_cpu0, postgres_cpu() - pg_cpu0
+
+
+def close_rows(label: str, closed: tuple) -> list[tuple[str, str]]:
+    run, seconds, worker_cpu, pg_cpu = closed
+    return [
+        (label, f"{seconds:.1f} s, {run.contracts_done / seconds:,.0f} contracts/s"),
+        ("  invoices", f"{run.invoices_created:,} made, {run.invoices_made:,} finalized, {len(run.failures)} failures"),
+        ("  CPU", f"workers {worker_cpu:.1f} s, PostgreSQL {pg_cpu:.1f} s (wall {seconds:.1f} s, 2 cores)"),
+    ]
+
+
+def run_close(args, connection) -> None:
+    from billing.models import Invoice
     from billing.tasks import render_invoice_pdf
 
     reset_close()
@@ -372,27 +425,12 @@ def run_close(args, connection) -> None:
     queue_purge(RUN_QUEUE)
     queue_purge("celery")
     workers = start_workers(args.workers)
+    closes = []
     try:
         time.sleep(8)  # let the workers import Django and connect, so their start is not timed
-        worker_cpu0 = process_cpu([w.pid for w in workers])
-        pg_cpu0 = postgres_cpu()
-        t0 = time.perf_counter()
-        run = invoice_run_start(as_of=CLOSE_AS_OF, actor=None, chunk_size=args.chunk)
-        last = -1
-        while True:
-            run = InvoiceRun.objects.get(pk=run.pk)
-            if run.contracts_done != last:
-                last = run.contracts_done
-                print(f"\r  {run.contracts_done:,}/{run.contracts_total:,} contracts", end="", flush=True)
-            if run.status != "running":
-                break
-            if any(w.poll() is not None for w in workers):
-                raise SystemExit("a worker died")
-            time.sleep(0.2)
-        seconds = time.perf_counter() - t0
-        worker_cpu = process_cpu([w.pid for w in workers]) - worker_cpu0
-        pg_cpu = postgres_cpu() - pg_cpu0
-        print()
+        closes.append(("period close (Oct)", timed_close(CLOSE_AS_OF, args, workers)))
+        if args.next_month:  # the steady state: every contract has last month's invoice
+            closes.append(("next month (Nov)", timed_close(NEXT_CLOSE_AS_OF, args, workers)))
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
@@ -412,13 +450,13 @@ def run_close(args, connection) -> None:
         render_invoice_pdf.apply(args=(invoice_id,), throw=True)
         if index:  # the first one loads fonts: a warm-up
             pdf_times.append((time.perf_counter() - t) * 1000)
+    contracts = closes[0][1][0].contracts_total
     rows = [
-        ("data", f"{run.contracts_total:,} contracts on 3 rate cards, {events:,} events, {rollup_rows:,} rollup rows"),
+        ("data", f"{contracts:,} contracts on 3 rate cards, {events:,} events, {rollup_rows:,} rollup rows"),
         ("workers", f"{args.workers} Celery worker processes (solo pool) on {BROKER}, {args.chunk} contracts/chunk"),
-        ("period close", f"{seconds:.1f} s, {run.contracts_done / seconds:,.0f} contracts/s"),
-        ("invoices", f"{run.invoices_created:,} made, {run.invoices_made:,} finalized, {len(run.failures)} failures"),
-        ("CPU during close", f"workers {worker_cpu:.1f} s, PostgreSQL {pg_cpu:.1f} s (wall {seconds:.1f} s, 2 cores)"),
     ]
+    for label, closed in closes:
+        rows += close_rows(label, closed)
     if pdf_times:
         p95 = statistics.quantiles(pdf_times, n=20)[18] if len(pdf_times) >= 2 else pdf_times[0]
         rows.append(
