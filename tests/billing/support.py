@@ -10,8 +10,16 @@ NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 12, 1))
 CLOSE = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
-def use(n: int, credits: int, *, at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), prefix="e"):
-    """`n` events of `credits` each for acme (on 20 November 2026 by default), received on the 25th."""
+def use(
+    n: int,
+    credits: int,
+    *,
+    at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+    prefix="e",
+    received=dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+):
+    """`n` events of `credits` each for acme (on 20 November 2026 by default), received on the 25th (or
+    `received`: after the period's invoice was finalized, they are late)."""
     result = usage_events_ingest(
         events=[
             {
@@ -23,6 +31,6 @@ def use(n: int, credits: int, *, at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), pr
             }
             for i in range(n)
         ],
-        received_at=dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+        received_at=received,
     )
     assert result.count("accepted") == n

@@ -12,7 +12,6 @@ from contracts.services import balances
 from revops.errors import Conflict
 from revops.periods import Period
 from tests.billing.support import CLOSE, NOVEMBER, T0, use
-from usage.services import usage_events_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -185,20 +184,7 @@ def test_late_usage_for_a_finalized_period_is_billed_once_as_a_correction_on_the
         invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
     )
     # Two more events for November 20th arrive on December 3rd, after November was finalized.
-    late = usage_events_ingest(
-        events=[
-            {
-                "transaction_id": f"late{i}",
-                "customer": "acme",
-                "event_type": "credits.used",
-                "timestamp": dt.datetime(2026, 11, 20, tzinfo=dt.UTC).isoformat(),
-                "properties": {"credits": 600},
-            }
-            for i in range(2)
-        ],
-        received_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
-    )
-    assert late.count("accepted") == 2
+    use(2, 600, prefix="late", received=dt.datetime(2026, 12, 3, tzinfo=dt.UTC))
     assert Invoice.objects.get(pk=november.pk).total == D("440.00")  # the finalized invoice never changes
     december = Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1))
     draft = invoice_compute(contract=contract, period=december, as_of=CLOSE)

@@ -29,7 +29,6 @@ from revops import clock
 from revops.errors import Conflict, ValidationError
 from revops.roles import SALES
 from tests.billing.support import CLOSE, NOVEMBER, use
-from usage.services import usage_events_ingest
 
 pytestmark = pytest.mark.django_db
 DECEMBER_10 = dt.datetime(2026, 12, 10, 12, 0, tzinfo=dt.UTC)
@@ -63,20 +62,7 @@ def december(contract):
             as_of=CLOSE,
             actor=None,
         )
-    late = usage_events_ingest(
-        events=[
-            {
-                "transaction_id": f"late{i}",
-                "customer": "acme",
-                "event_type": "credits.used",
-                "timestamp": dt.datetime(2026, 11, 20, tzinfo=dt.UTC).isoformat(),
-                "properties": {"credits": 600},
-            }
-            for i in range(2)
-        ],
-        received_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
-    )
-    assert late.count("accepted") == 2
+    use(2, 600, prefix="late", received=dt.datetime(2026, 12, 3, tzinfo=dt.UTC))
     return contract
 
 
