@@ -88,14 +88,18 @@ class Batch:
             self._customers = Customer.objects.in_bulk(self.customer_ids)
         return self._customers[customer_id]
 
+    def remember(self, key: Any, load: Callable[[], Any]) -> Any:
+        """What `load()` returns, called the first time `key` is asked for in this batch."""
+        if key not in self.memo:
+            self.memo[key] = load()
+        return self.memo[key]
+
     def for_period(self, contract_id: int, period: Any, key: str, load: Callable[[Batch], Any]) -> Any:
         """What `load(batch)` reads once for all the batch's periods, if the batch is making `period`'s
         invoice of the contract; None otherwise (the caller then reads for the contract alone)."""
         if self.periods.get(contract_id) != period:
             return None
-        if key not in self.memo:
-            self.memo[key] = load(self)
-        return self.memo[key]
+        return self.remember(key, lambda: load(self))
 
 
 _batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("contracts_batch", default=None)

@@ -113,15 +113,15 @@ class ContractPrice:
 def contract_card_version(contract: Contract, period: Period) -> RateCardVersion:
     """The rate card version that prices `period`: the pinned one, or the one in effect when it starts."""
     batch = batch_for(contract)
-    key = ("card_version", contract.rate_card_id, period.start)
     if contract.pinned_version:
         card_version = contract.pinned_version
-    elif batch and key in batch.memo:
-        card_version = batch.memo[key]
+    elif batch:
+        card_version = batch.remember(
+            ("card_version", contract.rate_card_id, period.start),
+            lambda: version_effective_on(rate_card=contract.rate_card, day=period.start),
+        )
     else:
         card_version = version_effective_on(rate_card=contract.rate_card, day=period.start)
-        if batch:
-            batch.memo[key] = card_version
     if card_version is None:
         raise ValidationError(
             f"{contract.rate_card.code} has no version in effect on {period.start}", code="no_price_version"
@@ -145,10 +145,11 @@ def contract_price_specs(
     overrides = {o.product_id: o for o in terms.overrides.all()}
     included = {i.product_id: i.quantity for i in terms.included_usage.all()}
     prices: dict[str, ContractPrice] = {}
-    specs_key = ("specs", card_version.pk)
-    if batch and specs_key not in batch.memo:
-        batch.memo[specs_key] = version_price_specs(card_version)
-    for code, (product, spec) in (batch.memo[specs_key] if batch else version_price_specs(card_version)).items():
+    if batch:
+        specs = batch.remember(("specs", card_version.pk), lambda: version_price_specs(card_version))
+    else:
+        specs = version_price_specs(card_version)
+    for code, (product, spec) in specs.items():
         override = overrides.get(product.pk) or overrides.get(None)
         if override is not None and not (list_prices and override.kind == OverrideKind.DISCOUNT):
             spec = pricing.apply_override(

@@ -417,10 +417,7 @@ def _batch_usage(batch, customer_id, metric, start, end, group_key) -> dict[str,
     """A count, sum or max metric's quantities for one customer of a batch (contracts/prefetch.py): the
     rollups of every customer in the batch over [start, end) are read in one query, the first time asked."""
     _ensure_rollups(metric, end)
-    memo_key = ("usage", start, end)
-    totals = batch.memo.get(memo_key)
-    if totals is None:
-        totals = batch.memo[memo_key] = _batch_rollups(batch.customer_ids, start, end)
+    totals = batch.remember(("usage", start, end), lambda: _batch_rollups(batch.customer_ids, start, end))
     result: dict[str, GroupQuantity] = {}
     for groups, count, value_sum, value_max in totals.get((customer_id, metric.pk), ()):
         value = groups.get(group_key) if group_key is not None else None

@@ -20,13 +20,6 @@ from revops.api.views import ApiView
 from revops.models import ApiScope
 
 
-class UpcomingInvoiceLineOutput(InvoiceLineOutput):
-    """A line as a stored invoice shows it, and the pricing model it was rated with."""
-
-    class Meta(InvoiceLineOutput.Meta):
-        fields = [*InvoiceLineOutput.Meta.fields, "pricing_model"]
-
-
 class UpcomingInvoiceOutput(serializers.Serializer):
     contract = serializers.IntegerField()
     currency = serializers.CharField()
@@ -34,7 +27,7 @@ class UpcomingInvoiceOutput(serializers.Serializer):
     period_end = serializers.DateField(help_text="exclusive")
     as_of = serializers.DateTimeField(help_text="usage measured up to this time (the customer's now)")
     note = serializers.CharField(help_text="what the figures are: an estimate of the invoice so far")
-    lines = UpcomingInvoiceLineOutput(many=True, help_text="in the order the invoice will print them")
+    lines = InvoiceLineOutput(many=True, help_text="in the order the invoice will print them")
     subtotal = amount_output(help_text="the charges, before commitments, credits and tax")
     tax_total = amount_output(help_text="the tax lines' sum")
     total = amount_output(help_text="what would be due: the sum of the line amounts")

@@ -15,6 +15,7 @@ cannot be made is reported as it would be alone, and the others go on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from billing.services.invoices import (
     invoice_drafts,
     line_rows,
     mark_finalized,
+    new_invoice,
     queue_pdfs,
     reference_of,
     refuse_negative,
@@ -39,7 +41,7 @@ from billing.services.invoices import (
 from billing.webhooks.services import webhook_emit_many
 from contracts.models import Contract
 from contracts.prefetch import batch_for
-from revops.errors import DomainError
+from revops.errors import Conflict, DomainError
 from revops.history import stamp
 from revops.periods import Period
 
@@ -112,13 +114,9 @@ def _existing_drafts(works: list[Work], results: dict[int, Result]) -> dict[int,
     for invoice_id, work in wanted.items():
         invoice = locked.get(invoice_id)
         if invoice is None:
-            if work.finalize:
-                message = f"invoice {invoice_id} is no longer a draft; only a draft can be finalized"
-                results[work.contract.pk] = Result(
-                    failure={"contract": work.contract.pk, "code": "not_draft", "message": message}
-                )
-            else:
-                results[work.contract.pk] = Result()
+            message = f"invoice {invoice_id} is no longer a draft; only a draft can be finalized"
+            failure = _failure(work, Conflict(message, code="not_draft")) if work.finalize else None
+            results[work.contract.pk] = Result(failure=failure)
             continue
         invoice.contract, invoice.customer = work.contract, work.contract.customer
         found[work.contract.pk] = invoice
@@ -128,17 +126,7 @@ def _existing_drafts(works: list[Work], results: dict[int, Result]) -> dict[int,
 def _new_invoices(works: list[Work]) -> dict[int, Invoice]:
     """Drafts for the periods with no invoice yet, one insert (a concurrent run that made one of them makes
     it fail on the one-invoice-per-period constraint: the caller then closes the contracts one by one)."""
-    new = [
-        Invoice(
-            contract=w.contract,
-            customer=w.contract.customer,
-            period_start=w.period.start,
-            period_end=w.period.end,
-            currency=w.contract.currency,
-        )
-        for w in works
-        if w.invoice_id is None
-    ]
+    new = [new_invoice(w.contract, w.period) for w in works if w.invoice_id is None]
     Invoice.objects.bulk_create(new)
     return {invoice.contract_id: invoice for invoice in new}
 
@@ -148,18 +136,13 @@ def _compute(work: Work, invoice: Invoice, *, as_of: dt.datetime, actor) -> list
     a contract that cannot be finalized (a negative total) gives back what it drew."""
     batch = batch_for(work.contract)
     draws = work.finalize and (batch is None or batch.has_balances(work.contract.pk))
-    if not draws:
-        drafts = invoice_drafts(work.contract, work.period, draw=False, as_of=as_of, actor=actor)
+    with transaction.atomic() if draws else contextlib.nullcontext():  # no savepoint when nothing is written
+        drafts = invoice_drafts(
+            work.contract, work.period, draw=draws, as_of=as_of, actor=actor, reference=reference_of(invoice)
+        )
         set_totals(invoice, drafts, as_of=as_of)
         if work.finalize:
             refuse_negative(invoice)
-        return drafts
-    with transaction.atomic():
-        drafts = invoice_drafts(
-            work.contract, work.period, draw=True, as_of=as_of, actor=actor, reference=reference_of(invoice)
-        )
-        set_totals(invoice, drafts, as_of=as_of)
-        refuse_negative(invoice)
     return drafts
 
 
@@ -175,12 +158,10 @@ def _store(made: list[_Made], *, as_of: dt.datetime, actor) -> None:
     _number(finals, as_of=as_of)
     _update(made)
     now = timezone.now()
-    for new in (True, False):
-        group = [m.invoice for m in made if m.new is new]
-        for m in made:
-            if m.new is new:
-                stamp(m.invoice, actor=actor, reason="finalized" if m.work.finalize else "computed")
-        if group:
+    for m in made:
+        stamp(m.invoice, actor=actor, reason="finalized" if m.work.finalize else "computed")
+    for new in (True, False):  # a new invoice's record says it was made, an existing draft's that it changed
+        if group := [m.invoice for m in made if m.new is new]:
             Invoice.history.bulk_history_create(group, update=not new, default_date=now)
     if not finals:
         return

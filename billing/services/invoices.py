@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from billing.revenue.schedules import revenue_schedule_create
@@ -191,15 +192,14 @@ def _earlier_of_batch(batch) -> dict[int, list[Invoice]]:
     return found
 
 
-def _unbilled_purchases(*, contract_id=None, contract_ids=None):
-    """Prepaid commitments no invoice that is no longer a draft has billed (a rollover is money already paid
-    for), in the order they were granted."""
-    contracts = {"contract_id": contract_id} if contract_ids is None else {"contract_id__in": contract_ids}
-    billed = InvoiceLine.objects.filter(
-        kind=LineKind.COMMIT_PURCHASE, **{f"invoice__{k}": v for k, v in contracts.items()}
-    ).exclude(invoice__status=InvoiceStatus.DRAFT)
+def _unbilled_purchases(contract_ids) -> QuerySet[Balance]:
+    """The contracts' prepaid commitments no invoice that is no longer a draft has billed (a rollover is money
+    already paid for), in the order they were granted."""
+    billed = InvoiceLine.objects.filter(kind=LineKind.COMMIT_PURCHASE, invoice__contract_id__in=contract_ids).exclude(
+        invoice__status=InvoiceStatus.DRAFT
+    )
     return (
-        Balance.objects.filter(kind=BalanceKind.COMMIT, rolled_over_from__isnull=True, **contracts)
+        Balance.objects.filter(kind=BalanceKind.COMMIT, rolled_over_from__isnull=True, contract_id__in=contract_ids)
         .exclude(pk__in=billed.values("balance_id"))
         .order_by("pk")
     )
@@ -209,7 +209,7 @@ def _purchases_of_batch(batch) -> dict[int, list[Balance]]:
     """A period close's unbilled commitments starting in or after its earliest period, per contract."""
     since = min(p.start for p in batch.periods.values())
     found: dict[int, list[Balance]] = {}
-    for commit in _unbilled_purchases(contract_ids=list(batch.periods)).filter(starts_on__gte=since):
+    for commit in _unbilled_purchases(list(batch.periods)).filter(starts_on__gte=since):
         found.setdefault(commit.contract_id, []).append(commit)
     return found
 
@@ -223,9 +223,7 @@ def _commit_purchases(contract: Contract, period: Period) -> list[LineDraft]:
     if in_batch is not None:
         purchases = [b for b in in_batch.get(contract.pk, []) if period.start <= b.starts_on < period.end]
     else:
-        purchases = _unbilled_purchases(contract_id=contract.pk).filter(
-            starts_on__gte=period.start, starts_on__lt=period.end
-        )
+        purchases = _unbilled_purchases([contract.pk]).filter(starts_on__gte=period.start, starts_on__lt=period.end)
     lines = []
     for commit in purchases:
         lines.append(
@@ -252,15 +250,18 @@ def _balance_label(balance: Balance) -> str:
 def _scoped_products(contract: Contract, batch) -> list[int]:
     """The products the contract's credits are scoped to, in order (read once for a period close's batch)."""
     if batch is None:
-        rows = Balance.objects.filter(contract=contract, product__isnull=False).values_list("product_id", flat=True)
-        return sorted(set(rows))
-    if "billing.scoped_products" not in batch.memo:
-        found: dict[int, set[int]] = {}
-        rows = Balance.objects.filter(contract_id__in=batch.contract_ids, product__isnull=False)
-        for contract_id, product_id in rows.values_list("contract_id", "product_id"):
-            found.setdefault(contract_id, set()).add(product_id)
-        batch.memo["billing.scoped_products"] = found
-    return sorted(batch.memo["billing.scoped_products"].get(contract.pk, ()))
+        scoped = _scoped_of([contract.pk])
+    else:
+        scoped = batch.remember("billing.scoped_products", lambda: _scoped_of(batch.contract_ids))
+    return sorted(scoped.get(contract.pk, ()))
+
+
+def _scoped_of(contract_ids) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {}
+    rows = Balance.objects.filter(contract_id__in=contract_ids, product__isnull=False)
+    for contract_id, product_id in rows.values_list("contract_id", "product_id"):
+        found.setdefault(contract_id, set()).add(product_id)
+    return found
 
 
 def _apply_balances(
@@ -337,6 +338,18 @@ def _apply_balances(
             left -= take(min(by_product[product_id], left), products[product_id])
     left -= take(left, None)
     return applied
+
+
+def new_invoice(contract: Contract, period: Period, kind: str = InvoiceKind.PERIOD) -> Invoice:
+    """An unsaved draft invoice of the contract for the period."""
+    return Invoice(
+        contract=contract,
+        customer=contract.customer,
+        kind=kind,
+        period_start=period.start,
+        period_end=period.end,
+        currency=contract.currency,
+    )
 
 
 def line_rows(invoice: Invoice, drafts: list[LineDraft]) -> list[InvoiceLine]:

@@ -24,7 +24,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from billing.models import Invoice, InvoiceKind, LineKind
-from billing.services.invoices import LineDraft, _apply_balances, _taxes, _write, seal
+from billing.services.invoices import LineDraft, _apply_balances, _taxes, _write, new_invoice, seal
 from contracts.models import Contract, ContractStatus, ProrationTiming, SubscriptionChange
 from contracts.selectors import contract_fee_lines, contract_period
 from revops.money import ZERO
@@ -83,14 +83,8 @@ def invoice_off_cycle_issue(
     charges = _difference_lines(contract, changes, day)
     if sum((line.amount for line in charges), Decimal(0)) <= 0:
         return None
-    invoice = Invoice.objects.create(
-        contract=contract,
-        customer=contract.customer,
-        kind=InvoiceKind.OFF_CYCLE,
-        period_start=period.start,
-        period_end=period.end,
-        currency=contract.currency,
-    )
+    invoice = new_invoice(contract, period, kind=InvoiceKind.OFF_CYCLE)
+    invoice.save()
     drafts = charges + _apply_balances(
         contract, period, charges, draw=True, as_of=as_of, actor=actor, reference=f"invoice {invoice.pk}"
     )

@@ -43,7 +43,7 @@ from billing.models import (
     RunStatus,
 )
 from billing.services.batch_close import Result, Work, invoices_close_many
-from billing.services.invoices import invoice_compute, invoice_finalize
+from billing.services.invoices import invoice_compute, invoice_finalize, new_invoice
 from contracts.models import Contract, ContractStatus
 from contracts.prefetch import contracts_prefetched
 from contracts.selectors import contract_period
@@ -207,14 +207,17 @@ def invoice_run_chunk_close(
             )
         }
         existing = _existing_invoices(todo)
-        works = {pk: _single_work(contracts.get(pk), run.as_of, existing.get(pk, {})) for pk in todo}
-        periods = {pk: w.period for pk, w in works.items() if isinstance(w, Work)}
+        due = {pk: _due(contracts[pk], run.as_of, existing.get(pk, {})) for pk in todo if pk in contracts}
+        # One period to close (or none): closed together with the others. Several build on each other, and
+        # a contract that is not there is reported: both alone.
+        alone = {pk for pk in todo if pk not in due or len(due[pk]) > 1}
+        periods = {pk: works[0].period for pk, works in due.items() if len(works) == 1}
         # Terms, prices, usage and earlier invoices read once for the chunk.
         with contracts_prefetched(contracts.values(), periods=periods):
             position = chunk.position
-            for ids, together in _runs_of(todo, works):
+            for ids, together in _runs_of(todo, alone):
                 if together:
-                    _close_together(chunk, position, ids, works)
+                    _close_together(chunk, position, ids, [work for pk in ids for work in due[pk]], contracts)
                 else:
                     _close_one(chunk, position + 1, contracts.get(ids[0]), ids[0], existing.get(ids[0], {}))
                 position += len(ids)
@@ -229,40 +232,29 @@ def invoice_run_chunk_close(
     return chunk
 
 
-_NOTHING = "nothing to do"
-
-
-def _single_work(contract: Contract | None, as_of: dt.datetime, existing: dict) -> Work | str | None:
-    """The contract's work in this run when it is one period (the usual case: the batch close takes it), or
-    `_NOTHING`; None when it needs the one-by-one path (several periods, which build on each other, or no
-    contract)."""
-    if contract is None:
-        return None
-    todo = [
-        (period, existing.get(period.start))
-        for period in closed_periods(contract, as_of)
-        if period.start not in existing or existing[period.start][1] == InvoiceStatus.DRAFT
-    ]
-    if not todo:
-        return _NOTHING
-    if len(todo) > 1:
-        return None
-    period, found = todo[0]
-    _, ends_at = period_bounds_utc(period, contract.customer.timezone)
-    return Work(
-        contract=contract, period=period, finalize=ends_at + _grace() <= as_of, invoice_id=found[0] if found else None
-    )
+def _due(contract: Contract, as_of: dt.datetime, existing: dict) -> list[Work]:
+    """The contract's ended periods still to invoice, in order: those with no invoice or a draft. A draft
+    still in its grace is (re)computed; one past it is finalized."""
+    due = []
+    for period in closed_periods(contract, as_of):
+        found = existing.get(period.start)
+        if found is not None and found[1] != InvoiceStatus.DRAFT:
+            continue
+        _, ends_at = period_bounds_utc(period, contract.customer.timezone)
+        finalize = ends_at + _grace() <= as_of
+        due.append(Work(contract=contract, period=period, finalize=finalize, invoice_id=found[0] if found else None))
+    return due
 
 
 # Contracts closed together in one transaction at most: a crash loses at most this much progress.
 TOGETHER = 100
 
 
-def _runs_of(todo: list[int], works: dict) -> Iterable[tuple[list[int], bool]]:
+def _runs_of(todo: list[int], alone: set[int]) -> Iterable[tuple[list[int], bool]]:
     """The chunk's contracts in order, as runs closed together (one period each) or alone."""
     group: list[int] = []
     for contract_id in todo:
-        if works[contract_id] is None:
+        if contract_id in alone:
             if group:
                 yield group, True
                 group = []
@@ -276,15 +268,17 @@ def _runs_of(todo: list[int], works: dict) -> Iterable[tuple[list[int], bool]]:
         yield group, True
 
 
-def _close_together(chunk: InvoiceRunChunk, position: int, ids: list[int], works: dict) -> None:
-    """Contracts with one period each, closed in one transaction with their progress (billing/services/
-    batch_close.py). If the batch cannot be written (another run made one of its invoices meanwhile), nothing
-    of it is kept and its contracts are closed one by one, which names the one in the way."""
+def _close_together(
+    chunk: InvoiceRunChunk, position: int, ids: list[int], works: list[Work], contracts: dict[int, Contract]
+) -> None:
+    """Contracts with one period each (`works`; the others of `ids` have none), closed in one transaction with
+    their progress (billing/services/batch_close.py). If the batch cannot be written (another run made one of
+    its invoices meanwhile), nothing of it is kept and its contracts are closed one by one, which names the
+    one in the way."""
     run = chunk.run
-    todo = [works[pk] for pk in ids if isinstance(works[pk], Work)]
     try:
         with transaction.atomic():
-            results = invoices_close_many(todo, as_of=run.as_of, actor=run.started_by)
+            results = invoices_close_many(works, as_of=run.as_of, actor=run.started_by)
             outcome = _Outcome()
             for pk in ids:
                 result = results.get(pk, Result())
@@ -296,11 +290,9 @@ def _close_together(chunk: InvoiceRunChunk, position: int, ids: list[int], works
         return
     except Exception as exc:  # a conflict, or a bug in one contract: the one-by-one path isolates it
         logger.warning("invoice run %s: closing %s contracts together failed (%r); one by one", run.pk, len(ids), exc)
+    existing = _existing_invoices(ids)  # read again: the batch's own were rolled back, another's are there
     for offset, pk in enumerate(ids, start=1):
-        work = works[pk]
-        contract = work.contract if isinstance(work, Work) else Contract.objects.filter(pk=pk).first()
-        existing = {} if contract is None else _existing_invoices([pk]).get(pk, {})
-        _close_one(chunk, position + offset, contract, pk, existing)
+        _close_one(chunk, position + offset, contracts[pk], pk, existing.get(pk, {}))
 
 
 def _existing_invoices(contract_ids: list[int]) -> dict[int, dict[dt.date, tuple[int, str]]]:
@@ -338,34 +330,27 @@ def _close_contract(contract: Contract, *, as_of: dt.datetime, actor, existing: 
     kept). A draft still in its grace is (re)computed; one past it is finalized, which computes it, so an
     invoice is computed once per run, not twice."""
     outcome = _Outcome()
-    existing_ids = {start: Invoice(pk=pk) for start, (pk, _) in existing.items()}
-    for period in closed_periods(contract, as_of):
-        status = existing[period.start][1] if period.start in existing else None
-        if status is not None and status != InvoiceStatus.DRAFT:
-            continue
-        _, ends_at = period_bounds_utc(period, contract.customer.timezone)
+    for work in _due(contract, as_of, existing):
         try:
-            if ends_at + _grace() > as_of:
-                invoice_compute(contract=contract, period=period, as_of=as_of, actor=actor)
+            if not work.finalize:
+                invoice_compute(contract=contract, period=work.period, as_of=as_of, actor=actor)
             else:
                 with transaction.atomic():  # a draft that could not be finalized is not left behind empty
-                    invoice = existing_ids.get(period.start) or Invoice.objects.create(
-                        contract=contract,
-                        customer=contract.customer,
-                        period_start=period.start,
-                        period_end=period.end,
-                        currency=contract.currency,
-                    )
+                    if work.invoice_id is not None:
+                        invoice = Invoice(pk=work.invoice_id)
+                    else:
+                        invoice = new_invoice(contract, work.period)
+                        invoice.save()
                     invoice_finalize(invoice=invoice, as_of=as_of, actor=actor)
                 outcome.finalized += 1
         except DomainError as exc:
             outcome.failures.append({"contract": contract.pk, "code": exc.code, "message": exc.message})
             break
         except IntegrityError:  # another run made this period's invoice meanwhile: that run closes it
-            message = f"another run made the invoice of {period.start} meanwhile; the next run finishes it"
+            message = f"another run made the invoice of {work.period.start} meanwhile; the next run finishes it"
             outcome.failures.append({"contract": contract.pk, "code": "conflict", "message": message})
             break
-        outcome.created += status is None
+        outcome.created += work.invoice_id is None
     return outcome
 
 

@@ -59,10 +59,7 @@ def _rate_on(batch, region: str, day: dt.date) -> TaxRate | None:
     """A region's rate on a day, read once per period close batch (many customers share a region)."""
     if batch is None:
         return tax_rate_on(region=region, day=day)
-    key = ("billing.tax_rate", region, day)
-    if key not in batch.memo:
-        batch.memo[key] = tax_rate_on(region=region, day=day)
-    return batch.memo[key]
+    return batch.remember(("billing.tax_rate", region, day), lambda: tax_rate_on(region=region, day=day))
 
 
 def tax_rate_on(*, region: str, day: dt.date) -> TaxRate | None:

@@ -14,7 +14,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
-from billing.services.invoices import LineDraft, invoice_drafts, line_rows, set_totals
+from billing.services.invoices import invoice_drafts, line_rows, new_invoice, set_totals
 from contracts.models import Contract
 from contracts.selectors import contract_period
 from revops.errors import Conflict, ValidationError
@@ -37,10 +37,9 @@ class UpcomingInvoice:
     as_of: dt.datetime
     invoice: Invoice
     lines: list[InvoiceLine]
-    drafts: list[LineDraft]
 
 
-def current_period(*, contract: Contract, as_of: dt.datetime) -> Period:
+def _period_at(*, contract: Contract, as_of: dt.datetime) -> Period:
     """The contract's billing period containing `as_of`, read on the customer's calendar: periods turn at
     midnight in the customer's timezone, so 23:30 UTC on the 31st is already the 1st in Berlin."""
     if as_of.tzinfo is None:
@@ -63,7 +62,7 @@ def invoice_upcoming(*, contract: Contract, as_of: dt.datetime) -> UpcomingInvoi
     """The invoice of the contract's period containing `as_of` (the customer's now: its test clock's time if
     it has one), with the usage measured up to then; once that period's invoice is finalized (early), the
     next period's, as Stripe's upcoming invoice is the next one to be made. Writes nothing."""
-    period = current_period(contract=contract, as_of=as_of)
+    period = _period_at(contract=contract, as_of=as_of)
     if _billed(contract, period):  # finalized early: what comes next is the next period's invoice
         if contract.end_date is not None and period.end >= contract.end_date:
             raise Conflict(
@@ -72,19 +71,9 @@ def invoice_upcoming(*, contract: Contract, as_of: dt.datetime) -> UpcomingInvoi
             )
         period = contract_period(contract, period.end)
     drafts = invoice_drafts(contract, period, draw=False, as_of=as_of, actor=None)
-    invoice = Invoice(
-        contract=contract,
-        customer=contract.customer,
-        kind=InvoiceKind.PERIOD,
-        status=InvoiceStatus.DRAFT,
-        period_start=period.start,
-        period_end=period.end,
-        currency=contract.currency,
-    )
-    set_totals(invoice, drafts, as_of=as_of)
-    return UpcomingInvoice(
-        contract=contract, period=period, as_of=as_of, invoice=invoice, lines=line_rows(invoice, drafts), drafts=drafts
-    )
+    invoice = set_totals(new_invoice(contract, period), drafts, as_of=as_of)
+    lines = line_rows(invoice, drafts)
+    return UpcomingInvoice(contract=contract, period=period, as_of=as_of, invoice=invoice, lines=lines)
 
 
-__all__ = ["ESTIMATE_NOTE", "UpcomingInvoice", "current_period", "invoice_upcoming"]
+__all__ = ["ESTIMATE_NOTE", "UpcomingInvoice", "invoice_upcoming"]

@@ -86,9 +86,12 @@ def check_host(host: str, port: int | None = None) -> None:
             raise _public_only(f"{host} is", reason)
         return
     try:
-        addresses = _resolved(host, port)
+        _refuse_any(host, _resolved(host, port))
     except OSError:
         return
+
+
+def _refuse_any(host: str, addresses: list[Address]) -> None:
     for address in addresses:
         if reason := refusal(address):
             raise _public_only(f"{host} resolves to {address},", reason)
@@ -105,9 +108,7 @@ def _guarded_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_
     connect (a rebinding made to race the check) cannot slip through."""
     host, port = address
     addresses = _resolved(host, port)
-    for found in addresses:
-        if reason := refusal(found):
-            raise _public_only(f"{host} resolves to {found},", reason)
+    _refuse_any(host, addresses)
     error: OSError | None = None
     for found in addresses:
         try:

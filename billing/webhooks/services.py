@@ -202,14 +202,13 @@ def _event(event_type: str, data: Any, as_of: dt.datetime) -> WebhookEvent:
 
 
 def _deliveries_create(
-    events: WebhookEvent | list[WebhookEvent],
+    events: list[WebhookEvent],
     endpoints: Iterable[WebhookEndpoint],
     as_of: dt.datetime,
     *,
     actor: AbstractBaseUser | None = None,
     replay_of: WebhookDelivery | None = None,
 ) -> list[WebhookDelivery]:
-    events = events if isinstance(events, list) else [events]
     endpoints = list(endpoints)
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
@@ -243,8 +242,6 @@ def webhook_emit(*, event_type: str, data: Any, as_of: dt.datetime) -> WebhookEv
 
     `data` is a dict, or an invoice, credit note or rate card version (sent as the API shows it).
     """
-    if event_type not in SUBSCRIBABLE:
-        raise ValidationError(f"unknown event type {event_type}", code="unknown_event_type", field="event_type")
     return webhook_emit_many(event_type=event_type, items=[data], as_of=as_of)[0]
 
 
@@ -270,7 +267,7 @@ def webhook_endpoint_test(
         raise Conflict("the endpoint is disabled; enable it to send it a test event", code="endpoint_disabled")
     data = {"endpoint": endpoint.pk, "message": "a test event from revops; no action is needed"}
     event = _event_create(EventType.WEBHOOK_TEST, data, as_of)
-    return _deliveries_create(event, [endpoint], as_of, actor=actor)[0]
+    return _deliveries_create([event], [endpoint], as_of, actor=actor)[0]
 
 
 @transaction.atomic
@@ -286,7 +283,7 @@ def webhook_event_replay(
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     if not endpoint.enabled:
         raise Conflict("the endpoint is disabled; enable it before replaying to it", code="endpoint_disabled")
-    return _deliveries_create(event, [endpoint], as_of, actor=actor, replay_of=replay_of)[0]
+    return _deliveries_create([event], [endpoint], as_of, actor=actor, replay_of=replay_of)[0]
 
 
 def webhook_commit_drawn(*, balance: Any, before: Decimal, after: Decimal, as_of: dt.datetime) -> None:

@@ -52,18 +52,8 @@ def test_a_quarterly_fee_splits_over_its_three_months(contract):
 def test_a_commitment_is_deferred_then_recognized_as_drawn_and_the_rest_at_expiry(contract):
     """The worked example of billing/revenue/recognition.py: a 1,000 commitment bought in January, 100 of
     February usage and 300 of March usage paid from it, 600 recognized when it expires in July."""
-    gamma = another_contract(contract, "gamma")
-    commit = balances.balance_grant(
-        contract=gamma,
-        kind="commit",
-        amount=D(1000),
-        starts_on=dt.date(2026, 1, 1),
-        expires_on=dt.date(2026, 7, 1),
-        as_of=at(2026, 1, 1),
-        actor=None,
-    )
-    january = close(gamma, dt.date(2026, 1, 1), dt.date(2026, 2, 1), as_of=at(2026, 1, 31))
-    purchase = january.lines.get(kind="commit_purchase")
+    gamma, purchase = commitment_bought_in_january(contract)
+    january, commit = purchase.invoice, purchase.balance
     assert purchase.amount == D("1000.00") and january.total == D("1000.00")
     assert schedule(purchase) == []  # deferred: nothing recognized when billed
     spend("gamma", 11_000, on=at(2026, 2, 10), prefix="feb")  # (11,000 - 1,000 included) x 0.01 = 100.00
