@@ -27,6 +27,7 @@ class InvoiceStatus(models.TextChoices):
 class InvoiceKind(models.TextChoices):
     PERIOD = "period", "Period invoice"
     OFF_CYCLE = "off_cycle", "Off-cycle (prorated change billed at once)"
+    OPENING = "opening", "Opening (the first period's fees, in advance)"
 
 
 class Invoice(models.Model):
@@ -62,6 +63,10 @@ class Invoice(models.Model):
                 condition=models.Q(kind="period"),
                 name="invoice_one_period_invoice_per_contract_period",
             ),
+            # The first period's fees are billed in advance once, when the contract starts.
+            models.UniqueConstraint(
+                fields=["contract"], condition=models.Q(kind="opening"), name="invoice_one_opening_invoice_per_contract"
+            ),
             models.CheckConstraint(condition=models.Q(period_end__gt=models.F("period_start")), name="invoice_period"),
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(finalized_at__isnull=False),
@@ -96,13 +101,14 @@ class LineKind(models.TextChoices):
     ONE_TIME = "one_time", "One-time charge"
     DISCOUNT = "discount", "Discount"
     BILLED_OFF_CYCLE = "billed_off_cycle", "Already billed on an off-cycle invoice"
+    BILLED_IN_ADVANCE = "billed_in_advance", "Already billed in advance"
     TAX = "tax", "Tax"
 
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()
-    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    kind = models.CharField(max_length=24, choices=LineKind.choices)
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     description = models.CharField(max_length=300)
     group = models.CharField(max_length=128, blank=True)

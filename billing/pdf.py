@@ -33,7 +33,7 @@ from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Lin
 from revops.errors import Conflict
 
 # Bump when the template's look or content changes, so stored documents say which template made them.
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"
 TEMPLATE_NAME = "billing/invoice.html"
 STYLESHEET_NAME = "billing/invoice.css"
 
@@ -216,6 +216,10 @@ def invoice_context(invoice: Invoice) -> dict:
         "tax_total": money(invoice.tax_total, currency, locale),
         "tax_exempt_reason": customer.tax_exempt_reason if customer.tax_exempt else "",
         "off_cycle": invoice.kind == InvoiceKind.OFF_CYCLE,
+        "opening": invoice.kind == InvoiceKind.OPENING,
+        # Negative: fees billed in advance given back beyond what the period cost.
+        "is_credit": invoice.total < 0,
+        "credit_due": money(-invoice.total, currency, locale),
         "is_paid": invoice.status == InvoiceStatus.PAID,
         "is_void": invoice.status == InvoiceStatus.VOID,
         "paid_date": _day(_local_day(invoice.paid_at, customer.timezone), locale),

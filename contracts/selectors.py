@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet, Sum
 
 from catalog import rating
-from catalog.models import Product, RateCardVersion
+from catalog.models import BillingTiming, Product, ProductKind, RateCardVersion
 from catalog.selectors import version_effective_on, version_price_specs
 from contracts import pricing
 from contracts.models import Balance, Contract, ContractVersion, Customer, OverrideKind, SubscriptionChange
@@ -79,7 +79,8 @@ def subscription_segments(
         )
     by_product: dict[int, list[SubscriptionChange]] = {}
     for change in changes:
-        by_product.setdefault(change.product_id, []).append(change)
+        if change.product.kind != ProductKind.ONE_TIME:  # charged once on its date, not held (one_time_charges)
+            by_product.setdefault(change.product_id, []).append(change)
     start_of_contract = max(period.start, contract.start_date)
     end_of_contract = min(period.end, contract.end_date) if contract.end_date else period.end
     result: dict[Product, list[tuple[dt.date, dt.date, Decimal]]] = {}
@@ -99,6 +100,34 @@ def subscription_segments(
         if segments:
             result[entries[0].product] = segments
     return result
+
+
+def one_time_charges(contract: Contract, period: Period) -> dict[Product, list[tuple[dt.date, Decimal]]]:
+    """Per one-time product, the charges dated in `period` (and in the contract's term): [(date, quantity)].
+    Each entry of the schedule is a charge on its date; a later entry for the same date replaces it (0 takes
+    it back)."""
+    if batch := batch_for(contract):
+        changes = [c for c in batch.changes(contract.pk) if period.start <= c.effective_date < period.end]
+    else:
+        changes = list(
+            SubscriptionChange.objects.filter(
+                contract=contract, effective_date__gte=period.start, effective_date__lt=period.end
+            )
+            .select_related("product")
+            .order_by("product_id", "effective_date", "pk")
+        )
+    charges: dict[Product, dict[dt.date, Decimal]] = {}
+    for change in changes:
+        in_term = change.effective_date >= contract.start_date and (
+            contract.end_date is None or change.effective_date < contract.end_date
+        )
+        if change.product.kind == ProductKind.ONE_TIME and in_term:
+            charges.setdefault(change.product, {})[change.effective_date] = change.quantity
+    return {
+        product: [(day, quantity) for day, quantity in sorted(by_day.items()) if quantity > 0]
+        for product, by_day in charges.items()
+        if any(quantity > 0 for quantity in by_day.values())
+    }
 
 
 @dataclass(frozen=True)
@@ -203,6 +232,23 @@ class PreviewLine:
     description: str
     line: rating.RatedLine | None
     amount: Decimal  # rounded once, to the currency's minor unit
+    # What a fee pays for, when not the whole period: a prorated stretch, or a one-time charge's day.
+    service_start: dt.date | None = None
+    service_end: dt.date | None = None
+
+
+def _price_of(contract: Contract, prices: dict[str, ContractPrice], product: Product) -> ContractPrice:
+    price = prices.get(product.code)
+    if price is None:
+        raise ValidationError(f"{product.code} has no price on {contract.rate_card.code}", code="unpriced_product")
+    return price
+
+
+def _rate_fee(price: ContractPrice, quantity: Decimal) -> rating.RatedLine:
+    try:
+        return rating.rate(price.spec, quantity)
+    except rating.RatingError as exc:
+        raise ValidationError(str(exc), code="cannot_rate", field=price.product.code) from None
 
 
 def _fee_lines(
@@ -211,20 +257,20 @@ def _fee_lines(
     period: Period,
     trial_ends: dt.date | None,
     excluding: Collection[int] = (),
+    timing: str | None = None,
 ):
+    """The period's fees: subscriptions and recurring fees prorated by day over their stretches, then
+    one-time charges whole on their dates. `timing` keeps only the products billed in advance or in arrears."""
     for product, segments in subscription_segments(contract, period, excluding=excluding).items():
-        price = prices.get(product.code)
-        if price is None:
-            raise ValidationError(f"{product.code} has no price on {contract.rate_card.code}", code="unpriced_product")
+        if timing is not None and product.billing_timing != timing:
+            continue
+        price = _price_of(contract, prices, product)
         for start, end, quantity in segments:
             if trial_ends is not None:  # base fees are free during a trial
                 start = max(start, min(trial_ends, end))
                 if start >= end:
                     continue
-            try:
-                line = rating.rate(price.spec, quantity)
-            except rating.RatingError as exc:
-                raise ValidationError(str(exc), code="cannot_rate", field=product.code) from None
+            line = _rate_fee(price, quantity)
             fraction = proration_fraction(period, start, end)
             amount = round_amount(
                 prorate(line.amount, period, start, end), contract.currency, rounding_mode(line.rounding)
@@ -232,7 +278,15 @@ def _fee_lines(
             label = f"{product.name}: {format(quantity.normalize(), 'f')} x {start} to {end}"
             if fraction != 1:
                 label += f" (prorated {(end - start).days}/{period.days} days)"
-            yield PreviewLine(product, label, line, amount)
+            yield PreviewLine(product, label, line, amount, start, end)
+    if timing == BillingTiming.IN_ARREARS:  # a one-time charge is always billed in advance
+        return
+    for product, charges in one_time_charges(contract, period).items():
+        price = _price_of(contract, prices, product)
+        for day, quantity in charges:  # charged whole: a trial waives recurring fees, not one-time ones
+            line = _rate_fee(price, quantity)
+            label = f"{product.name}: {format(quantity.normalize(), 'f')} on {day}"
+            yield PreviewLine(product, label, line, line.rounded_amount(), day, day + dt.timedelta(days=1))
 
 
 def contract_preview(
@@ -286,7 +340,8 @@ def contract_preview(
             label = price.product.name + (f" ({line.group})" if line.group else "")
             lines.append(PreviewLine(price.product, label, line, amount))
     minimum = terms.minimums.first()
-    if minimum is not None:
+    after_end = contract.end_date is not None and period.start >= contract.end_date
+    if minimum is not None and not after_end:  # a period past the end only gives back fees billed in advance
         spent = sum((line.amount for line in lines), Decimal(0))
         if spent < minimum.amount:
             lines.append(
@@ -300,12 +355,20 @@ def contract_preview(
     return lines
 
 
-def contract_fee_lines(*, contract: Contract, period: Period, excluding: Collection[int] = ()) -> list[PreviewLine]:
-    """The subscription fee lines of `period` alone, as the preview prices them; `excluding` reads those
-    subscription changes as not made (what the period cost before them)."""
-    prices = contract_price_specs(contract, period)
+def contract_fee_lines(
+    *,
+    contract: Contract,
+    period: Period,
+    excluding: Collection[int] = (),
+    timing: str | None = None,
+    list_prices: bool = False,
+) -> list[PreviewLine]:
+    """The fee lines of `period` alone (subscriptions, recurring fees, one-time charges), as the preview prices
+    them; `excluding` reads those subscription changes as not made (what the period cost before them); `timing`
+    keeps the products billed in advance or in arrears; `list_prices` leaves contract discounts out."""
+    prices = contract_price_specs(contract, period, list_prices=list_prices)
     trial_ends = _trial_ends(_terms_on(contract, period.start).trials.first(), period)
-    return list(_fee_lines(contract, prices, period, trial_ends, excluding))
+    return list(_fee_lines(contract, prices, period, trial_ends, excluding, timing))
 
 
 def _trial_ends(trial, period: Period) -> dt.date | None:

@@ -33,7 +33,6 @@ from billing.services.invoices import (
     new_invoice,
     queue_pdfs,
     reference_of,
-    refuse_negative,
     reserve_numbers,
     series_of,
     set_totals,
@@ -133,7 +132,7 @@ def _new_invoices(works: list[Work]) -> dict[int, Invoice]:
 
 def _compute(work: Work, invoice: Invoice, *, as_of: dt.datetime, actor) -> list:
     """The invoice's lines and totals. Finalizing draws the contract's balances down: under a savepoint, so
-    a contract that cannot be finalized (a negative total) gives back what it drew."""
+    a contract that cannot be computed gives back what it drew."""
     batch = batch_for(work.contract)
     draws = work.finalize and (batch is None or batch.has_balances(work.contract.pk))
     with transaction.atomic() if draws else contextlib.nullcontext():  # no savepoint when nothing is written
@@ -141,8 +140,6 @@ def _compute(work: Work, invoice: Invoice, *, as_of: dt.datetime, actor) -> list
             work.contract, work.period, draw=draws, as_of=as_of, actor=actor, reference=reference_of(invoice)
         )
         set_totals(invoice, drafts, as_of=as_of)
-        if work.finalize:
-            refuse_negative(invoice)
     return drafts
 
 

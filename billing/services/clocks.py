@@ -19,6 +19,7 @@ from django.db.models import ProtectedError
 
 from billing.models import Invoice, InvoiceStatus
 from billing.services.expiries import balances_expire_due
+from billing.services.opening import contract_starts_at
 from billing.services.runs import closed_periods, invoice_run
 from contracts.models import Balance, Contract, ContractStatus, Customer, TestClock, TestClockStatus
 from contracts.services import clocks as clock_services
@@ -34,10 +35,12 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 def advance_steps(contracts: list[Contract], *, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
     """The moments in (after, until] at which something happens to these contracts, in order, ending at `until`:
-    each period's end (its invoice is computed) and end plus grace (it is finalized), and each balance's expiry."""
+    each contract's start (its opening invoice), each period's end (its invoice is computed) and end plus grace
+    (it is finalized), and each balance's expiry."""
     grace = dt.timedelta(hours=settings.REVOPS_INVOICE_GRACE_HOURS)
     moments = {until}
     for contract in contracts:
+        moments.add(contract_starts_at(contract))  # its opening invoice
         for period in closed_periods(contract, until):
             _, ends_at = period_bounds_utc(period, contract.customer.timezone)
             moments.update((ends_at, ends_at + grace))

@@ -24,7 +24,7 @@ from billing.webhooks.services import webhook_emit
 from catalog.models import Product, ProductKind
 from contracts.models import Balance, BalanceKind, Contract
 from contracts.prefetch import batch_for
-from contracts.selectors import contract_preview
+from contracts.selectors import PreviewLine, contract_preview
 from contracts.services import balances as balance_services
 from revops.errors import Conflict, ValidationError
 from revops.history import stamp
@@ -59,47 +59,54 @@ class LineDraft:
     taxable_base: Decimal | None = None
 
 
-def _charges(contract: Contract, period: Period) -> list[LineDraft]:
-    """What the period costs before commitments and credits: the contract's own preview on measured usage."""
-    usage = contract_usage_quantities(contract, period)
-    drafts = []
-    for line in contract_preview(contract=contract, period=period, usage=usage):
-        rated = line.line
-        drafts.append(
-            LineDraft(
-                kind=_KIND_OF_PRODUCT[line.product.kind] if line.product else LineKind.MINIMUM,
-                description=line.description,
-                amount=line.amount,
-                product=line.product,
-                group=(rated.group or "") if rated else "",
-                pricing_model=("dimensional" if rated.group is not None else rated.model) if rated else "",
-                quantity=rated.quantity if rated else None,
-                unit_price=rated.unit_price if rated else None,
-                breakdown=[
-                    {
-                        "description": b.description,
-                        "quantity": plain(b.quantity),
-                        "unit_price": plain(b.unit_price),
-                        "flat_fee": plain(b.flat_fee),
-                        "amount": plain(b.amount),
-                        "tier": b.tier,
-                    }
-                    for b in rated.breakdown
-                ]
-                if rated
-                else [],
-                service_start=period.start,
-                service_end=period.end,
-            )
-        )
-    from billing.services import lines  # imports this module: loaded late
+def preview_draft(line: PreviewLine, period: Period) -> LineDraft:
+    """A line of the contract's preview as an invoice line; a fee carries the stretch it pays for."""
+    rated = line.line
+    return LineDraft(
+        kind=_KIND_OF_PRODUCT[line.product.kind] if line.product else LineKind.MINIMUM,
+        description=line.description,
+        amount=line.amount,
+        product=line.product,
+        group=(rated.group or "") if rated else "",
+        pricing_model=("dimensional" if rated.group is not None else rated.model) if rated else "",
+        quantity=rated.quantity if rated else None,
+        unit_price=rated.unit_price if rated else None,
+        breakdown=[
+            {
+                "description": b.description,
+                "quantity": plain(b.quantity),
+                "unit_price": plain(b.unit_price),
+                "flat_fee": plain(b.flat_fee),
+                "amount": plain(b.amount),
+                "tier": b.tier,
+            }
+            for b in rated.breakdown
+        ]
+        if rated
+        else [],
+        service_start=line.service_start or period.start,
+        service_end=line.service_end or period.end,
+    )
 
+
+def _charges(contract: Contract, period: Period) -> list[LineDraft]:
+    """What the invoice closing `period` bills before commitments and credits: the period's usage and the fees
+    not billed in advance (each fee settled against what earlier invoices billed of it), the minimum true-up,
+    then the next period's fees billed in advance, commitments bought, late-usage corrections."""
+    from billing.services import fees, lines  # they import this module: loaded late
+
+    usage = contract_usage_quantities(contract, period)
+    drafts = [preview_draft(line, period) for line in contract_preview(contract=contract, period=period, usage=usage)]
     drafts = lines.charge_lines(contract, period, usage, drafts)
+    drafts = fees.settle(
+        contract, period, drafts, fees.billed_for(contract, period, making=(InvoiceKind.PERIOD, period))
+    )
+    following = fees.next_period(contract, period)
     return (
         drafts
-        + _commit_purchases(contract, period)
+        + fees.fees_ahead(contract, period)
+        + commit_purchases(contract, period, until=(following or period).end)
         + _late_usage_corrections(contract, period)
-        + lines.billed_off_cycle_lines(contract, period)
     )
 
 
@@ -214,16 +221,17 @@ def _purchases_of_batch(batch) -> dict[int, list[Balance]]:
     return found
 
 
-def _commit_purchases(contract: Contract, period: Period) -> list[LineDraft]:
-    """Prepaid commitments are invoiced up front: on the invoice of the period their access starts in,
-    unless an invoice that is no longer a draft has billed them already."""
+def commit_purchases(contract: Contract, period: Period, *, until: dt.date) -> list[LineDraft]:
+    """Prepaid commitments are invoiced up front: those whose access starts from `period` on and before `until`
+    (the end of the period the invoice bills in advance), unless an invoice that is no longer a draft has
+    billed them already."""
     if (batch := batch_for(contract)) and not batch.has_balances(contract.pk):
         return []
     in_batch = batch and batch.for_period(contract.pk, period, "billing.commit_purchases", _purchases_of_batch)
     if in_batch is not None:
-        purchases = [b for b in in_batch.get(contract.pk, []) if period.start <= b.starts_on < period.end]
+        purchases = [b for b in in_batch.get(contract.pk, []) if period.start <= b.starts_on < until]
     else:
-        purchases = _unbilled_purchases([contract.pk]).filter(starts_on__gte=period.start, starts_on__lt=period.end)
+        purchases = _unbilled_purchases([contract.pk]).filter(starts_on__gte=period.start, starts_on__lt=until)
     lines = []
     for commit in purchases:
         lines.append(
@@ -488,6 +496,7 @@ def reference_of(invoice: Invoice) -> str:
 
 
 def refuse_negative(invoice: Invoice) -> None:
+    """Invoices that only add charges (opening, off-cycle) are never negative: one that is, is a mistake."""
     if invoice.total < 0:
         raise ValidationError("an invoice total cannot be negative; issue a credit note instead", code="negative")
 
@@ -514,8 +523,9 @@ def invoice_finalize(*, invoice: Invoice, as_of: dt.datetime, actor: AbstractBas
     drafts = invoice_drafts(
         invoice.contract, period, draw=True, as_of=as_of, actor=actor, reference=reference_of(invoice)
     )
+    # A period invoice may come out negative: fees billed in advance given back (seats removed, the contract
+    # ended early) beyond what the period costs. It is finalized as a credit due to the customer.
     _write(invoice, drafts, as_of=as_of)
-    refuse_negative(invoice)
     return seal(invoice, as_of=as_of, actor=actor, reason="finalized")
 
 

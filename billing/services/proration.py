@@ -1,17 +1,16 @@
-"""Proration billed at once: a mid-period subscription change on a contract whose proration timing is
-`immediately` is invoiced on its own off-cycle invoice, finalized and numbered at once.
+"""Proration billed at once: a subscription change on a contract whose proration timing is `immediately` is
+invoiced on its own off-cycle invoice, finalized and numbered at once.
 
-The off-cycle invoice bills, per product, what the period's fees are with the change less what they were
-without it (each rounded once, as the period invoice rounds them). The period's own invoice still shows
-the period's fees in full, and a negative line per product for what off-cycle invoices billed (see
-billing/services/lines.py), so nothing is billed twice; voiding the off-cycle invoice puts the difference
-back on the period invoice.
+The off-cycle invoice bills, per changed product, the fees of the change's period as they stand now less
+what invoices billed of them already (billing/services/fees.py): after an upgrade inside a period billed in
+advance, the prorated difference. The next invoice that bills the period counts the off-cycle invoice
+among what was billed, so nothing is billed twice; voiding it puts the difference back there.
 
-Not billed at once, and left to the period invoice as with `next_invoice`:
-- a change on the first day of a period, or in a period that has not begun by `as_of` (nothing is prorated
-  yet: the period invoice bills it whole);
+Not billed at once, and left to the next invoice that bills the period, as with `next_invoice`:
+- a change in a period nothing has been billed of yet (a future period, or fees billed in arrears): that
+  invoice bills the period as it is then;
 - a change whose net difference is not positive (a downgrade): an invoice cannot be negative, so the credit
-  is given on the period invoice.
+  is given on the period's next invoice.
 """
 
 from __future__ import annotations
@@ -24,36 +23,35 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from billing.models import Invoice, InvoiceKind, LineKind
+from billing.services import fees
 from billing.services.invoices import LineDraft, _apply_balances, _taxes, _write, new_invoice, seal
 from contracts.models import Contract, ContractStatus, ProrationTiming, SubscriptionChange
 from contracts.selectors import contract_fee_lines, contract_period
 from revops.money import ZERO
 
 
-def _fees_by_product(lines) -> dict:
-    fees: dict = {}
-    for line in lines:
-        fees[line.product] = fees.get(line.product, ZERO) + line.amount
-    return fees
-
-
 def _difference_lines(contract: Contract, changes: Sequence[SubscriptionChange], day: dt.date) -> list[LineDraft]:
+    """Per changed product, the period's fees as they stand now less what invoices billed of them already."""
     period = contract_period(contract, day)
-    before = _fees_by_product(contract_fee_lines(contract=contract, period=period, excluding=[c.pk for c in changes]))
-    after = _fees_by_product(contract_fee_lines(contract=contract, period=period))
+    billed = fees.billed_for(contract, period, making=None)
+    if not billed:  # nothing of the period billed yet: the invoice that bills it bills the change too
+        return []
+    now: dict[int, Decimal] = {}
+    for line in contract_fee_lines(contract=contract, period=period):
+        now[line.product.pk] = now.get(line.product.pk, ZERO) + line.amount
+    products = {c.product_id: c.product for c in changes}
     quantities = {c.product_id: c.quantity for c in changes}
     lines = []
-    for product in sorted(set(before) | set(after), key=lambda p: p.pk):
-        difference = after.get(product, ZERO) - before.get(product, ZERO)
+    for product_id in sorted(products):
+        difference = now.get(product_id, ZERO) - sum((b.amount for b in billed.get(product_id, [])), ZERO)
         if not difference:
             continue
-        now = quantities.get(product.pk)
-        what = f"now {format(now.normalize(), 'f')}" if now is not None else "changed"
+        product = products[product_id]
         lines.append(
             LineDraft(
                 kind=LineKind.SUBSCRIPTION,
-                description=f"{product.name}: {what} from {day}, prorated difference "
-                f"({(period.end - day).days}/{period.days} days)",
+                description=f"{product.name}: now {format(quantities[product_id].normalize(), 'f')} from {day}, "
+                f"prorated difference ({(period.end - day).days}/{period.days} days)",
                 amount=difference,
                 product=product,
                 service_start=day,
@@ -78,8 +76,6 @@ def invoice_off_cycle_issue(
         return None
     day = min(c.effective_date for c in changes)
     period = contract_period(contract, day)
-    if day == period.start or period.start > as_of.date():
-        return None
     charges = _difference_lines(contract, changes, day)
     if sum((line.amount for line in charges), Decimal(0)) <= 0:
         return None

@@ -4,9 +4,11 @@ A run's contracts are split into chunks; each chunk is closed by one Celery task
 all of them one after another in this process (`invoice_run`, what test clocks and the demo call). Both go
 through `invoice_run_chunk_close`, so they make the same invoices.
 
-Contracts with one period to close (the usual case) are closed up to `TOGETHER` at a time in one
-transaction by billing/services/batch_close.py; a contract with several periods (they build on each
-other) is closed alone, one period after the other, by the invoice services.
+A contract that has started is first given its opening invoice if it has none (the first period's fees
+billed in advance, billing/services/opening.py). Contracts with one period to close (the usual case) are
+then closed up to `TOGETHER` at a time in one transaction by billing/services/batch_close.py; a contract
+with several periods (they build on each other) is closed alone, one period after the other, by the
+invoice services.
 
 Idempotent and resumable: the database allows one invoice per contract and period, so closing a contract
 again computes only what is missing and finalizes only what is still a draft. Each transaction (one
@@ -42,8 +44,10 @@ from billing.models import (
     InvoiceStatus,
     RunStatus,
 )
+from billing.services import fees
 from billing.services.batch_close import Result, Work, invoices_close_many
 from billing.services.invoices import invoice_compute, invoice_finalize, new_invoice
+from billing.services.opening import invoice_opening_issue, opening_due
 from contracts.models import Contract, ContractStatus
 from contracts.prefetch import contracts_prefetched
 from contracts.selectors import contract_period
@@ -59,18 +63,23 @@ STALE_AFTER = dt.timedelta(minutes=10)
 
 
 def closed_periods(contract: Contract, as_of: dt.datetime) -> list[Period]:
-    """The contract's periods that have ended by `as_of` (at midnight in the customer's timezone)."""
+    """The contract's periods that have ended by `as_of` (at midnight in the customer's timezone), up to its end."""
     periods = []
     day = contract.start_date
     last_day = contract.end_date
     while True:
         period = contract_period(contract, day)
-        if last_day is not None and period.start >= last_day:
+        after_end = last_day is not None and period.start >= last_day
+        # A contract ended after its next period was billed in advance: that period is closed too, and its
+        # invoice gives the fees back.
+        if after_end and not fees.fees_billed_exist(contract, period):
             break
         _, ends_at = period_bounds_utc(period, contract.customer.timezone)
         if ends_at > as_of:
             break
         periods.append(period)
+        if after_end:
+            break
         day = period.end
     return periods
 
@@ -207,6 +216,7 @@ def invoice_run_chunk_close(
             )
         }
         existing = _existing_invoices(todo)
+        _open(run, [contracts[pk] for pk in todo if pk in contracts], existing)
         due = {pk: _due(contracts[pk], run.as_of, existing.get(pk, {})) for pk in todo if pk in contracts}
         # One period to close (or none): closed together with the others. Several build on each other, and
         # a contract that is not there is reported: both alone.
@@ -230,6 +240,29 @@ def invoice_run_chunk_close(
         raise
     _chunk_end(chunk, status=ChunkStatus.DONE)
     return chunk
+
+
+def _open(run: InvoiceRun, contracts: list[Contract], existing: dict) -> None:
+    """Issue the opening invoices due (contracts that have started and have none): each in its own transaction
+    with the run's counters, before the chunk's periods are closed (their invoices count what it billed)."""
+    opened = set(
+        Invoice.objects.filter(contract__in=contracts, kind=InvoiceKind.OPENING).values_list("contract_id", flat=True)
+    )
+    for contract in contracts:
+        if not opening_due(
+            contract, run.as_of, invoiced=set(existing.get(contract.pk, {})), opened=contract.pk in opened
+        ):
+            continue
+        try:
+            with transaction.atomic():
+                issued = invoice_opening_issue(contract=contract, as_of=run.as_of, actor=run.started_by)
+                if issued is not None:
+                    InvoiceRun.objects.filter(pk=run.pk).update(
+                        invoices_created=F("invoices_created") + 1, invoices_made=F("invoices_made") + 1
+                    )
+        except DomainError as exc:
+            failure = {"contract": contract.pk, "code": exc.code, "message": f"opening invoice: {exc.message}"}
+            InvoiceRun.objects.filter(pk=run.pk).update(failures=_append([failure]))
 
 
 def _due(contract: Contract, as_of: dt.datetime, existing: dict) -> list[Work]:
