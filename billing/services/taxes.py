@@ -202,7 +202,8 @@ def invoice_tax_lines(*, contract: Contract, period: Period, drafts: list[LineDr
         bases[key] = bases.get(key, ZERO) + draft.amount
     lines = []
     for key, base in bases.items():
-        if base <= 0:
+        # A negative base is fees billed in advance given back: the tax charged on them is given back too.
+        if not base:
             continue
         rate, percent, name = rates[key]
         amount = round_amount(base * percent / 100, contract.currency)

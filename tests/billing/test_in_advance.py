@@ -55,8 +55,10 @@ def catalog(db):
     return made
 
 
-def signed(catalog, subscriptions, *, name="beta", start=OCT_1, terms=None, **kwargs):
-    customer = Customer.objects.create(external_id=name, name=name.title(), currency="USD")
+def signed(catalog, subscriptions, *, name="beta", start=OCT_1, terms=None, tax_percent=None, **kwargs):
+    customer = Customer.objects.create(
+        external_id=name, name=name.title(), currency="USD", tax_rate_percent=tax_percent
+    )
     contract = svc.contract_create(
         customer=customer,
         rate_card=catalog["card"],
@@ -299,3 +301,15 @@ def test_ending_a_contract_at_a_period_billed_in_advance_closes_that_period_to_g
     # Nothing of November is owed (not even the minimum spend: the contract had ended): the 400.00 comes back.
     assert [(k, a) for k, _, a in lines(november)] == [("billed_in_advance", D("-400.00"))]
     assert Invoice.objects.filter(contract=contract, kind=InvoiceKind.PERIOD).count() == 2  # and no more after it
+
+
+def test_fees_given_back_give_their_tax_back(catalog):
+    contract = signed(catalog, [("seat", 10)], tax_percent=D(20))
+    close(contract, OPENING_RUN, OCT_CLOSE)
+    assert invoice(contract).total == D("480.00")  # November ahead: 400.00 and 20% tax
+    svc.contract_end(contract=contract, end_date=dt.date(2026, 11, 16), actor=None, reason="customer left")
+    close(contract, NOV_CLOSE)
+    november = invoice(contract, start=dt.date(2026, 11, 1))
+    # 200.00 owed less 400.00 billed: -200.00, and the 20% charged on it back: -40.00.
+    assert [(k, a) for k, _, a in lines(november)][-1] == ("tax", D("-40.00"))
+    assert (november.subtotal, november.tax_total, november.total) == (D("-200"), D("-40"), D("-240"))
