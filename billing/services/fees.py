@@ -45,6 +45,7 @@ class Billed:
     label: str  # the invoice's number, or its id while it has none
     product_id: int
     amount: Decimal
+    pricing_model: str  # of the fees it billed: a settlement counts against the model it settles
 
 
 def is_fee(draft: LineDraft) -> bool:
@@ -101,6 +102,7 @@ def _rows(contract_ids: Iterable[int], since: dt.date):
             "amount",
             "service_start",
             "service_end",
+            "pricing_model",
         )
     )
 
@@ -127,7 +129,7 @@ def billed_for(contract: Contract, period: Period, *, making: tuple[str, Period]
         in_batch = batch.for_period(contract.pk, making[1], "billing.billed_fees", _rows_of_batch)
     rows = in_batch.get(contract.pk, []) if in_batch is not None else _rows([contract.pk], period.start)
     billed: dict[tuple[int, int], Billed] = {}
-    for _, invoice_id, kind, period_start, number, product_id, amount, start, end in rows:
+    for _, invoice_id, kind, period_start, number, product_id, amount, start, end, model in rows:
         if not (period.start <= start and end <= period.end):
             continue
         if making is not None and (kind, period_start) == (making[0], making[1].start):
@@ -135,7 +137,8 @@ def billed_for(contract: Contract, period: Period, *, making: tuple[str, Period]
         key = (product_id, invoice_id)
         earlier = billed.get(key)
         total = amount + (earlier.amount if earlier else ZERO)
-        billed[key] = Billed(invoice_id, kind, number or str(invoice_id), product_id, total)
+        model = model or (earlier.pricing_model if earlier else "")
+        billed[key] = Billed(invoice_id, kind, number or str(invoice_id), product_id, total, model)
     by_product: dict[int, list[Billed]] = {}
     for item in billed.values():
         by_product.setdefault(item.product_id, []).append(item)
@@ -155,6 +158,7 @@ def _already_billed(product: Product, period: Period, item: Billed) -> LineDraft
         description=f"{product.name}: {period.start} to {period.end} {what} on invoice {item.label}",
         amount=-item.amount,
         product=product,
+        pricing_model=item.pricing_model,
         service_start=period.start,
         service_end=period.end,
     )

@@ -141,6 +141,8 @@ def test_more_seats_inside_a_period_bill_the_prorated_difference_on_its_invoice(
         ("subscription", "Seat: 15 x 2026-11-01 to 2026-12-01", D("600.00")),
     ]  # fmt: skip
     assert invoice(contract).total == D("703.23")
+    # The settlement counts against the pricing model of the fees it settles (month-end totals by model).
+    assert invoice(contract).lines.get(kind="billed_in_advance").pricing_model == "per_unit"
     close(contract, NOV_CLOSE)  # nothing changed in November: no line for it, only December in advance
     assert [amount for _, _, amount in lines(invoice(contract, start=dt.date(2026, 11, 1)))] == [D("600.00")]
 
