@@ -59,6 +59,21 @@ class LineDraft:
     taxable_base: Decimal | None = None
 
 
+def breakdown_of(rated) -> list[dict]:
+    """A rated line's tier breakdown as an invoice line stores it."""
+    return [
+        {
+            "description": b.description,
+            "quantity": plain(b.quantity),
+            "unit_price": plain(b.unit_price),
+            "flat_fee": plain(b.flat_fee),
+            "amount": plain(b.amount),
+            "tier": b.tier,
+        }
+        for b in rated.breakdown
+    ]
+
+
 def preview_draft(line: PreviewLine, period: Period) -> LineDraft:
     """A line of the contract's preview as an invoice line; a fee carries the stretch it pays for."""
     rated = line.line
@@ -71,19 +86,7 @@ def preview_draft(line: PreviewLine, period: Period) -> LineDraft:
         pricing_model=("dimensional" if rated.group is not None else rated.model) if rated else "",
         quantity=rated.quantity if rated else None,
         unit_price=rated.unit_price if rated else None,
-        breakdown=[
-            {
-                "description": b.description,
-                "quantity": plain(b.quantity),
-                "unit_price": plain(b.unit_price),
-                "flat_fee": plain(b.flat_fee),
-                "amount": plain(b.amount),
-                "tier": b.tier,
-            }
-            for b in rated.breakdown
-        ]
-        if rated
-        else [],
+        breakdown=breakdown_of(rated) if rated else [],
         service_start=line.service_start or period.start,
         service_end=line.service_end or period.end,
     )

@@ -16,25 +16,11 @@ from collections.abc import Callable
 from functools import partial
 
 from billing.models import LineKind
-from billing.services.invoices import LineDraft
+from billing.services.invoices import LineDraft, breakdown_of
 from contracts.models import Contract, OverrideKind, PriceOverride
 from contracts.selectors import PreviewLine, contract_fee_lines, contract_preview, contract_version_on
 from revops.money import plain
 from revops.periods import Period
-
-
-def _breakdown(rated) -> list[dict]:
-    return [
-        {
-            "description": b.description,
-            "quantity": plain(b.quantity),
-            "unit_price": plain(b.unit_price),
-            "flat_fee": plain(b.flat_fee),
-            "amount": plain(b.amount),
-            "tier": b.tier,
-        }
-        for b in rated.breakdown
-    ]
 
 
 def _discounts(contract: Contract, period: Period) -> dict[int | None, PriceOverride]:
@@ -69,7 +55,7 @@ def _discount_lines(
         draft.amount = listed_line.amount
         if listed_line.line is not None:
             draft.unit_price = listed_line.line.unit_price
-            draft.breakdown = _breakdown(listed_line.line)
+            draft.breakdown = breakdown_of(listed_line.line)
         percent = plain(override.discount_percent)
         scope = "contract discount" if override.product_id else "contract discount on all products"
         result.append(
