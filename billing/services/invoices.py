@@ -98,7 +98,10 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
     then the next period's fees billed in advance, commitments bought, late-usage corrections."""
     from billing.services import fees, lines  # they import this module: loaded late
 
-    usage = contract_usage_quantities(contract, period)
+    # A period after the contract's end is closed only to give back fees billed in advance for it: the
+    # customer's usage then is not this contract's.
+    after_end = contract.end_date is not None and period.start >= contract.end_date
+    usage = {} if after_end else contract_usage_quantities(contract, period)
     drafts = [preview_draft(line, period) for line in contract_preview(contract=contract, period=period, usage=usage)]
     drafts = lines.charge_lines(contract, period, usage, drafts)
     drafts = fees.settle(

@@ -298,9 +298,17 @@ def test_ending_a_contract_at_a_period_billed_in_advance_closes_that_period_to_g
     contract = signed(catalog, [("seat", 10)], terms=svc.Terms(minimum_spend=D(1000)))
     close(contract, OPENING_RUN, OCT_CLOSE)
     svc.contract_end(contract=contract, end_date=dt.date(2026, 11, 1), actor=None, reason="customer left")
+    accepted = usage_events_ingest(
+        events=[
+            {"transaction_id": "after", "customer": "beta", "event_type": "credits.used",
+             "timestamp": "2026-11-20T10:00:00+00:00", "properties": {"credits": 3000}},
+        ],
+        received_at=dt.datetime(2026, 11, 20, 10, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    assert accepted.count("accepted") == 1  # usage of the customer, after this contract's end
     close(contract, NOV_CLOSE, NOV_CLOSE + dt.timedelta(days=40))
     november = invoice(contract, start=dt.date(2026, 11, 1))
-    # Nothing of November is owed (not even the minimum spend: the contract had ended): the 400.00 comes back.
+    # Nothing of November is owed (no usage after the end, not even the minimum spend): the 400.00 comes back.
     assert [(k, a) for k, _, a in lines(november)] == [("billed_in_advance", D("-400.00"))]
     assert Invoice.objects.filter(contract=contract, kind=InvoiceKind.PERIOD).count() == 2  # and no more after it
 
