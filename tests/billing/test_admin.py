@@ -1,6 +1,7 @@
 """The billing admin, driven as finance staff drive it: a logged-in superuser on the invoice pages.
 
-The contract bills 10 seats at 40 a month (USD): every November invoice is 400.00.
+The contract bills 10 seats at 40 a month (USD), in advance: November's invoice, computed with nothing billed
+before, is 800.00 (November's seats and December's ahead); December's then bills only January's, 400.00.
 """
 
 import datetime as dt
@@ -108,13 +109,13 @@ def test_the_pages_render(admin_client, draft):
 def test_recompute_finalize_void_and_mark_paid_through_the_admin(admin_client, draft):
     response = admin_client.post(url("invoice_recompute", draft.pk), {})
     assert response.status_code == 302
-    assert last_message(response) == f"Recomputed {draft}: total 400.00 USD."
+    assert last_message(response) == f"Recomputed {draft}: total 800.00 USD."
 
     response = admin_client.post(url("invoice_finalize", draft.pk), {})
     assert response.status_code == 302 and response["Location"] == url("invoice_change", draft.pk)
     final = Invoice.objects.get(pk=draft.pk)
-    assert (final.status, final.number, final.total) == ("finalized", "INV-2026-000001", D("400.00"))
-    assert last_message(response) == "Finalized INV-2026-000001: 400.00 USD, due 2026-12-31."
+    assert (final.status, final.number, final.total) == ("finalized", "INV-2026-000001", D("800.00"))
+    assert last_message(response) == "Finalized INV-2026-000001: 800.00 USD, due 2026-12-31."
     assert final.history.first().history_user.username == "admin"
     page = admin_client.get(url("invoice_change", draft.pk))
     assert f"/api/v1/invoices/{draft.pk}/pdf" in page.content.decode()  # the PDF download link

@@ -21,7 +21,7 @@ def invoice(contract):
     use(5, 1000)
     return invoice_finalize(
         invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
-    )  # seats 400.00 (line 1), usage 40.00 (line 2)
+    )  # seats 400.00 (line 1), usage 40.00 (line 2), December's seats in advance 400.00 (line 3): 840.00
 
 
 def test_credit_a_line_in_part_then_the_rest_of_the_invoice(invoice):
@@ -31,11 +31,11 @@ def test_credit_a_line_in_part_then_the_rest_of_the_invoice(invoice):
     )
     assert (first.number, first.total) == ("CN-2026-000001", D("80.00"))
     rest = credit_note_create(invoice=invoice, reason="customer left", as_of=CLOSE, actor=None)
-    # what is left: 400 - 80 of seats, and all 40 of usage
-    assert (rest.number, rest.total) == ("CN-2026-000002", D("360.00"))
+    # what is left: 400 - 80 of November's seats, all 40 of usage and all 400 of December's seats: 760
+    assert (rest.number, rest.total) == ("CN-2026-000002", D("760.00"))
     with pytest.raises(Conflict):
         credit_note_create(invoice=invoice, reason="again", as_of=CLOSE, actor=None)
-    assert Invoice.objects.get(pk=invoice.pk).total == D("440.00")  # the invoice itself never changes
+    assert Invoice.objects.get(pk=invoice.pk).total == D("840.00")  # the invoice itself never changes
 
 
 def test_over_crediting_a_line_or_a_draft_is_refused_and_nothing_is_issued(invoice, contract):
