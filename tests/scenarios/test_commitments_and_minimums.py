@@ -42,15 +42,18 @@ def test_a_commitment_is_drawn_down_then_what_is_left_expires(api):
     api.advance(clock, "2027-03-20T00:00:00Z")
     api.send(event("j3", "hooli", "job.finished", minutes=100))  # 20 March, after the commitment expired
     api.advance(clock, "2027-04-04T00:00:00Z")
-    january, february, march = api.invoices("hooli")
+    opening, january, february, march = api.invoices("hooli")
 
-    # January: the commitment is bought up front (1,000.00); usage 320 x 1.25 = 400.00 is paid from it.
-    assert lines(january) == [
-        ("usage", "compute", "400.00"),
-        ("commit_purchase", None, "1000.00"),
-        ("commit", None, "-400.00"),
-    ]
-    assert summary(january) == ("2027-01-01", "2027-02-01", "finalized", "1000.00")
+    # The commitment is bought up front: its access starts in the first period, so the opening invoice bills
+    # it (1,000.00), though the contract has no fees to bill in advance. A purchase is paid in money, not
+    # from the balance it buys.
+    assert lines(opening) == [("commit_purchase", None, "1000.00")]
+    assert opening["lines"][0]["description"] == "Prepaid commitment: Q1 (usable 01 Jan 2027 to 28 Feb 2027)"
+    assert (opening["kind"], summary(opening)) == ("opening", ("2027-01-01", "2027-02-01", "finalized", "1000.00"))
+    # January: usage 320 x 1.25 = 400.00, all paid from the commitment: nothing due, so not numbered.
+    assert lines(january) == [("usage", "compute", "400.00"), ("commit", None, "-400.00")]
+    assert summary(january) == ("2027-01-01", "2027-02-01", "finalized", "0.00")
+    assert (january["zero_total"], january["number"]) == (True, None)
     # February: 400 x 1.25 = 500.00, all from the 600.00 left: nothing due, so not numbered.
     assert lines(february) == [("usage", "compute", "500.00"), ("commit", None, "-500.00")]
     assert summary(february) == ("2027-02-01", "2027-03-01", "finalized", "0.00")

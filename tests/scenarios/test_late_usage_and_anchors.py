@@ -74,19 +74,35 @@ def test_an_anchor_on_the_31st_clamps_to_the_end_of_february_and_comes_back(api)
         effective_from="2027-01-01",
     )
     # Every period is a whole period: 3 seats x 20 = 60.00 and the 100.00 fee, 160.00 each, however long
-    # the month. A period starts on the anchor day, or on the month's last day when it has no 31st.
+    # the month. A period starts on the anchor day, or on the month's last day when it has no 31st. Fees are
+    # billed in advance: the first period on the opening invoice, each later one on the invoice closing the
+    # period before it (each period's own fees, billed ahead and unchanged, get no line there).
     common = _anchor_on_the_31st(api, customer="wayne", year=2027)
-    assert [summary(i) for i in common] == [
-        ("2027-01-31", "2027-02-28", "finalized", "160.00"),
-        ("2027-02-28", "2027-03-31", "finalized", "160.00"),
-        ("2027-03-31", "2027-04-30", "finalized", "160.00"),
+    assert [(i["kind"], *summary(i)) for i in common] == [
+        ("opening", "2027-01-31", "2027-02-28", "finalized", "160.00"),
+        ("period", "2027-01-31", "2027-02-28", "finalized", "160.00"),
+        ("period", "2027-02-28", "2027-03-31", "finalized", "160.00"),
+        ("period", "2027-03-31", "2027-04-30", "finalized", "160.00"),
     ]
     assert all(lines(i) == [("subscription", "seat", "60.00"), ("subscription", "platform", "100.00")] for i in common)
+    # The stretches each invoice pays for: the opening the first period, each period invoice the next one.
+    billed_for = [("2027-01-31", "2027-02-28"), ("2027-02-28", "2027-03-31"), ("2027-03-31", "2027-04-30"),
+                  ("2027-04-30", "2027-05-31")]  # fmt: skip
+    assert [[line["description"] for line in i["lines"]] for i in common] == [
+        [f"Seat: 3 x {start} to {end}", f"Platform fee: 1 x {start} to {end}"] for start, end in billed_for
+    ]
     leap = _anchor_on_the_31st(api, customer="kent", year=2028)  # 2028 has a 29 February
-    assert [summary(i) for i in leap] == [
-        ("2028-01-31", "2028-02-29", "finalized", "160.00"),
-        ("2028-02-29", "2028-03-31", "finalized", "160.00"),
-        ("2028-03-31", "2028-04-30", "finalized", "160.00"),
+    assert [(i["kind"], *summary(i)) for i in leap] == [
+        ("opening", "2028-01-31", "2028-02-29", "finalized", "160.00"),
+        ("period", "2028-01-31", "2028-02-29", "finalized", "160.00"),
+        ("period", "2028-02-29", "2028-03-31", "finalized", "160.00"),
+        ("period", "2028-03-31", "2028-04-30", "finalized", "160.00"),
+    ]
+    assert all(lines(i) == [("subscription", "seat", "60.00"), ("subscription", "platform", "100.00")] for i in leap)
+    billed_for = [("2028-01-31", "2028-02-29"), ("2028-02-29", "2028-03-31"), ("2028-03-31", "2028-04-30"),
+                  ("2028-04-30", "2028-05-31")]  # fmt: skip
+    assert [[line["description"] for line in i["lines"]] for i in leap] == [
+        [f"Seat: 3 x {start} to {end}", f"Platform fee: 1 x {start} to {end}"] for start, end in billed_for
     ]
     # The April period ends on 30 April: its invoice waits for 3 May (end plus grace) and is final by the 10th.
     assert leap[-1]["finalized_at"] == "2028-05-03T00:00:00Z"

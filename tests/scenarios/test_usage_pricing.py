@@ -99,20 +99,28 @@ def test_included_usage_is_free_and_the_overage_is_billed(api):
     assert (current["period_start"], current["period_end"], current["total"]) == ("2027-02-01", "2027-03-01", "0.00")
     assert [(m["code"], Decimal(m["quantity"])) for m in current["metrics"]] == [("credits", 7000)]
     api.advance(clock, "2027-04-04T00:00:00Z")
-    january, february, march = api.invoices("umbrella")
+    opening, january, february, march = api.invoices("umbrella")
 
-    # January: 12,500 credits, 10,000 included: 2,500 x 0.02 = 50.00; platform 200.00.
-    assert lines(january) == [("subscription", "platform", "200.00"), ("usage", "credits", "50.00")]
+    # The platform fee is billed in advance: January's on the opening invoice, 200.00.
+    assert lines(opening) == [("subscription", "platform", "200.00")]
+    assert opening["lines"][0]["description"] == "Platform fee: 1 x 2027-01-01 to 2027-02-01"
+    assert (opening["kind"], summary(opening)) == ("opening", ("2027-01-01", "2027-02-01", "finalized", "200.00"))
+    # January: 12,500 credits, 10,000 included: 2,500 x 0.02 = 50.00. January's platform fee was billed in
+    # advance and did not change: no line for it; February's is billed ahead, 200.00. Total 250.00.
+    assert lines(january) == [("usage", "credits", "50.00"), ("subscription", "platform", "200.00")]
+    assert january["lines"][1]["description"] == "Platform fee: 1 x 2027-02-01 to 2027-03-01"
     assert summary(january) == ("2027-01-01", "2027-02-01", "finalized", "250.00")
-    assert (january["lines"][1]["quantity"], january["currency"]) == ("12500", "EUR")
-    assert [(b["description"], b["quantity"], b["amount"]) for b in january["lines"][1]["breakdown"]] == [
+    assert (january["lines"][0]["quantity"], january["currency"]) == ("12500", "EUR")
+    assert [(b["description"], b["quantity"], b["amount"]) for b in january["lines"][0]["breakdown"]] == [
         ("Included units (no charge)", "10000", "0"),
         ("Per unit", "2500", "50"),
     ]
-    # February: 7,000 credits, all included: 0.00; platform 200.00.
-    assert lines(february) == [("subscription", "platform", "200.00"), ("usage", "credits", "0.00")]
+    # February: 7,000 credits, all included: 0.00; March's platform fee ahead, 200.00. Total 200.00.
+    assert lines(february) == [("usage", "credits", "0.00"), ("subscription", "platform", "200.00")]
+    assert february["lines"][1]["description"] == "Platform fee: 1 x 2027-03-01 to 2027-04-01"
     assert summary(february) == ("2027-02-01", "2027-03-01", "finalized", "200.00")
-    # March: no usage at all: only the platform fee (an empty usage line is left off; February's stays, because
-    # usage was measured there even though the included units covered it).
+    # March: no usage at all: only April's platform fee ahead, 200.00 (an empty usage line is left off;
+    # February's stays, because usage was measured there even though the included units covered it).
     assert lines(march) == [("subscription", "platform", "200.00")]
+    assert march["lines"][0]["description"] == "Platform fee: 1 x 2027-04-01 to 2027-05-01"
     assert summary(march) == ("2027-03-01", "2027-04-01", "finalized", "200.00")
