@@ -18,6 +18,7 @@ from billing.services.credit_notes import credit_note_create
 from billing.services.invoices import invoice_void
 from contracts.services import balances
 from tests.billing.revenue_support import another_contract, at, close, commitment_bought_in_january, spend
+from tests.billing.test_revenue import fee_of
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +30,14 @@ def make_four_months(contract):
     # q1: a quarterly fee of 400.00 finalized 5 Jan: 137.78 / 124.44 / 137.78 by days. Credited 90.00 on 10 Feb
     # (March loses 137.78 x 90/400 = 31.00, February the other 59.00) and 50.00 on 15 Feb (of the 310.00 left,
     # March's 106.78 loses 106.78 x 50/310 = 17.22, February the other 32.78): Jan 137.78, Feb 32.66, Mar 89.56.
+    # The same invoice bills the second quarter ahead (400.00, deferred): April 30/91 of it, 131.87.
     q1 = another_contract(contract, "q1", seats=10, cadence="quarterly")
     first = close(q1, dt.date(2026, 1, 1), dt.date(2026, 4, 1), as_of=at(2026, 1, 5))
-    fee = first.lines.get(kind="subscription")
+    fee = fee_of(first)
     for amount, day in ((D("90.00"), 10), (D("50.00"), 15)):
         credit_note_create(invoice=first, reason="outage", lines=[(fee, amount)], as_of=at(2026, 2, day), actor=None)
-    # q2: the same fee, voided on 3 Feb: January's 137.78 and February's 124.44 are taken back in February,
-    # March's never recognized.
+    # q2: the same two quarters, voided on 3 Feb: January's 137.78 and February's 124.44 are taken back in
+    # February, March's never recognized; the second quarter, billed ahead, is reversed whole, never recognized.
     q2 = another_contract(contract, "q2", seats=10, cadence="quarterly")
     second = close(q2, dt.date(2026, 1, 1), dt.date(2026, 4, 1), as_of=at(2026, 1, 5))
     invoice_void(invoice=second, reason="duplicate", as_of=at(2026, 2, 3), actor=None)
@@ -54,36 +56,39 @@ def make_four_months(contract):
 
 # currency, month, product, billed, reversed, recognized, deferred at month end
 FOUR_MONTHS = [
-    # January: both fees (800.00) and the commitment (1,000.00) billed; the fees' Januaries recognized.
+    # January: both contracts' two quarters (4 x 400.00) and the commitment (1,000.00) billed; the fees' Januaries
+    # recognized (2 x 137.78); deferred: the seats' 1,600.00 - 275.56.
     ["USD", "2026-01", "(commit)", Z, Z, Z, Z],
     ["USD", "2026-01", "(commit_purchase)", "1000.00", Z, Z, "1000.00"],
     ["USD", "2026-01", "credits", Z, Z, Z, Z],
-    ["USD", "2026-01", "seat", "800.00", Z, "275.56", "524.44"],
-    ["USD", "2026-01", "TOTAL", "1800.00", Z, "275.56", "1524.44"],
-    # February: q1's credits (140.00) and q2's void (400.00) reversed; recognized q1 32.66 and q2 -137.78
+    ["USD", "2026-01", "seat", "1600.00", Z, "275.56", "1324.44"],
+    ["USD", "2026-01", "TOTAL", "2600.00", Z, "275.56", "2324.44"],
+    # February: q1's credits (140.00) and q2's void (800.00) reversed; recognized q1 32.66 and q2 -137.78
     # (its 137.78 + 124.44 taken back less February's own 124.44); the draw-down counts once (100 - 100 + 100).
+    # The seats' deferred: q1's March 89.56 and its second quarter 400.00.
     ["USD", "2026-02", "(commit)", Z, Z, "-100.00", "100.00"],
     ["USD", "2026-02", "(commit_purchase)", Z, "-200.00", "100.00", "700.00"],
     ["USD", "2026-02", "credits", Z, Z, "100.00", "-100.00"],
-    ["USD", "2026-02", "seat", Z, "-540.00", "-105.12", "89.56"],
-    ["USD", "2026-02", "TOTAL", Z, "-740.00", "-5.12", "789.56"],
+    ["USD", "2026-02", "seat", Z, "-940.00", "-105.12", "489.56"],
+    ["USD", "2026-02", "TOTAL", Z, "-1140.00", "-5.12", "1189.56"],
     # March: February's invoice billed (100 - 100); 300.00 drawn down; q1's March.
     ["USD", "2026-03", "(commit)", "-100.00", Z, "-300.00", "300.00"],
     ["USD", "2026-03", "(commit_purchase)", Z, Z, "300.00", "400.00"],
     ["USD", "2026-03", "credits", "100.00", Z, "300.00", "-300.00"],
-    ["USD", "2026-03", "seat", Z, Z, "89.56", Z],
-    ["USD", "2026-03", "TOTAL", Z, Z, "389.56", "400.00"],
-    # April: March's invoice billed and voided: its usage and draw-down reversed, the release taken back.
+    ["USD", "2026-03", "seat", Z, Z, "89.56", "400.00"],
+    ["USD", "2026-03", "TOTAL", Z, Z, "389.56", "800.00"],
+    # April: March's invoice billed and voided: its usage and draw-down reversed, the release taken back. q1's
+    # second quarter starts: 131.87 recognized, 400 - 131.87 = 268.13 still deferred (May and June).
     ["USD", "2026-04", "(commit)", "-300.00", "300.00", "300.00", Z],
     ["USD", "2026-04", "(commit_purchase)", Z, Z, "-300.00", "700.00"],
     ["USD", "2026-04", "credits", "300.00", "-300.00", "-300.00", Z],
-    ["USD", "2026-04", "seat", Z, Z, Z, Z],
-    ["USD", "2026-04", "TOTAL", Z, Z, "-300.00", "700.00"],
+    ["USD", "2026-04", "seat", Z, Z, "131.87", "268.13"],
+    ["USD", "2026-04", "TOTAL", Z, Z, "-168.13", "968.13"],
     ["USD", "TOTAL", "(commit)", "-400.00", "300.00", "-100.00", Z],
     ["USD", "TOTAL", "(commit_purchase)", "1000.00", "-200.00", "100.00", "700.00"],
     ["USD", "TOTAL", "credits", "400.00", "-300.00", "100.00", Z],
-    ["USD", "TOTAL", "seat", "800.00", "-540.00", "260.00", Z],
-    ["USD", "TOTAL", "TOTAL", "1800.00", "-740.00", "360.00", "700.00"],
+    ["USD", "TOTAL", "seat", "1600.00", "-940.00", "391.87", "268.13"],
+    ["USD", "TOTAL", "TOTAL", "2600.00", "-1140.00", "491.87", "968.13"],
 ]
 
 
@@ -100,9 +105,10 @@ def test_four_months_of_credits_voids_and_a_commitment_figure_by_figure(contract
 def test_what_was_deferred_before_the_range_opens_it(contract):
     make_four_months(contract)
     [usd] = reports.revenue_report(first=dt.date(2026, 2, 1), last=dt.date(2026, 4, 1))
-    assert [f"{usd.months[m].deferred:.2f}" for m in sorted(usd.months)] == ["789.56", "400.00", "700.00"]
-    assert f"{usd.products[dt.date(2026, 2, 1)]['seat'].deferred:.2f}" == "89.56"
-    assert (f"{usd.totals.billed:.2f}", f"{usd.totals.recognized:.2f}") == ("0.00", "84.44")
+    assert [f"{usd.months[m].deferred:.2f}" for m in sorted(usd.months)] == ["1189.56", "800.00", "968.13"]
+    assert f"{usd.products[dt.date(2026, 2, 1)]['seat'].deferred:.2f}" == "489.56"  # q1's March and second quarter
+    # Nothing billed from February on; recognized -5.12 + 389.56 - 168.13.
+    assert (f"{usd.totals.billed:.2f}", f"{usd.totals.recognized:.2f}") == ("0.00", "216.31")
 
 
 def test_the_sums_are_the_line_by_line_rules_summed(contract):
@@ -124,7 +130,7 @@ def _one_customer_of_everything(contract, name: str) -> None:
     """A quarterly fee credited twice, one voided, a commitment credited, drawn down and a draw-down voided."""
     q = another_contract(contract, f"{name}-q", seats=10, cadence="quarterly")
     invoice = close(q, dt.date(2026, 1, 1), dt.date(2026, 4, 1), as_of=at(2026, 1, 5))
-    fee = invoice.lines.get(kind="subscription")
+    fee = fee_of(invoice)
     for amount, day in ((D("90.00"), 10), (D("50.00"), 15)):
         credit_note_create(invoice=invoice, reason="outage", lines=[(fee, amount)], as_of=at(2026, 2, day), actor=None)
     v = another_contract(contract, f"{name}-v", seats=3)
@@ -166,8 +172,9 @@ def test_the_report_takes_the_same_few_queries_however_many_invoices(contract, d
     with django_assert_max_num_queries(12):
         many = reports.revenue_report(first=dt.date(2026, 1, 1), last=dt.date(2026, 12, 1))
     assert _queries_for_the_report() == few
-    # and the six customers' books are six times the one's
-    assert f"{many[0].totals.billed:.2f}" == f"{6 * (400 + 120 + 500):.2f}"
+    # and the six customers' books are six times the one's: two quarters of 400 (the second billed ahead), January's
+    # 3 seats and February's billed ahead (120 + 120), the commitment (500); February's usage and draw-down net 0.
+    assert f"{many[0].totals.billed:.2f}" == f"{6 * (800 + 240 + 500):.2f}"
 
 
 class RowsRead:
@@ -206,6 +213,8 @@ def test_ordinary_invoices_are_summed_in_the_database_not_read_line_by_line(cont
         _ordinary_customer(contract, f"o{n}", void=n % 2 == 0)
     assert _rows_read_by_the_report() == one  # rows per month and product, not per line
     [usd] = reports.revenue_report(first=dt.date(2026, 1, 1), last=dt.date(2026, 12, 1))
-    # Six customers, each 3 months of 2 seats at 40 (240.00) and 1,000, 3,000 and 5,000 credits over the 1,000
-    # included at 0.01 (10.00 + 30.00 + 50.00); three of them voided February (80.00 + 30.00).
-    assert (f"{usd.totals.billed:.2f}", f"{usd.totals.reversed:.2f}") == ("1980.00", "-330.00")
+    # Six customers, each billing 1,000, 3,000 and 5,000 credits over the 1,000 included at 0.01 (10 + 30 + 50)
+    # and 2 seats at 40: January's and February's on January's invoice, then March's and April's ahead (320.00),
+    # 410.00 in all. Three of them voided February (March's seats 80.00 and usage 30.00), so their March invoice
+    # bills March's seats again (80.00): 490.00. Billed 3 x 410 + 3 x 490; reversed 3 x 110.
+    assert (f"{usd.totals.billed:.2f}", f"{usd.totals.reversed:.2f}") == ("2700.00", "-330.00")
