@@ -3,11 +3,13 @@
 USD (the fixture's card: seat 40 a period, AI credits 0.01 with 1,000 included):
 - gamma buys a 1,000 commitment (1 Jan to 1 Jul); January's invoice bills it on 31 Jan; February's 100.00 and
   March's 300.00 of usage are paid from it (invoices finalized 1 Mar and 1 Apr, totals 0.00).
-- beta has 1 seat from the 15th: 15 Jan-15 Feb finalized 15 Feb (40.00); 15 Feb-15 Mar finalized 15 Mar (40.00,
-  plus a 20.00 correction for 3,000 credits used 10 Feb that arrived on 20 Feb, after its period was final).
-  A 10.00 credit note on that seat fee on 20 Mar.
+- beta has 1 seat from the 15th, billed in advance: 15 Jan-15 Feb finalized 15 Feb (80.00: that period and
+  15 Feb-15 Mar ahead); 15 Feb-15 Mar finalized 15 Mar (40.00 for 15 Mar-15 Apr ahead, plus a 20.00 correction
+  for 3,000 credits used 10 Feb that arrived on 20 Feb, after its period was final).
+  A 10.00 credit note on the fee billed ahead for 15 Mar-15 Apr on 20 Mar.
 EUR (a second card: seat 30):
-- delta has 1 seat from 1 Jan: January finalized 1 Feb (30.00) and voided 20 Mar; February is still a draft.
+- delta has 1 seat from 1 Jan: January finalized 1 Feb (60.00: January and February ahead) and voided 20 Mar;
+  February is still a draft (60.00: February again, as the invoice that billed it was voided, and March ahead).
 """
 
 import datetime as dt
