@@ -49,9 +49,11 @@ def test_the_invoice_flow_draft_recompute_finalize_void_and_mark_paid(contract, 
     response = compute(write_client, contract)
     assert response.status_code == 200, response.json()
     draft = response.json()
-    # 10 seats x 40 = 400.00; (5,000 - 1,000 included) x 0.01 = 40.00
-    assert amounts(draft) == [("subscription", "400.00"), ("usage", "40.00")]
-    assert (draft["status"], draft["number"], draft["subtotal"], draft["total"]) == ("draft", None, "440.00", "440.00")
+    # 10 seats x 40 = 400.00; (5,000 - 1,000 included) x 0.01 = 40.00; December's 10 seats in advance: 400.00
+    assert amounts(draft) == [("subscription", "400.00"), ("usage", "40.00"), ("subscription", "400.00")]
+    assert (draft["status"], draft["number"], draft["subtotal"], draft["total"]) == ("draft", None, "840.00", "840.00")
+    ahead = draft["lines"][2]
+    assert (ahead["service_start"], ahead["service_end"]) == ("2026-12-01", "2027-01-01")
     assert (draft["customer"], draft["contract"], draft["currency"]) == ("acme", contract.pk, "USD")
     assert (draft["period_start"], draft["period_end"]) == ("2026-11-01", "2026-12-01")
     usage_line = draft["lines"][1]
@@ -70,8 +72,8 @@ def test_the_invoice_flow_draft_recompute_finalize_void_and_mark_paid(contract, 
     use(2, 500, prefix="late")  # 1,000 more credits arrive late: 10.00 more
     response = write_client.post(f"/api/v1/invoices/{draft['id']}/recompute")
     assert response.status_code == 200, response.json()
-    assert amounts(response.json()) == [("subscription", "400.00"), ("usage", "50.00")]
-    assert response.json()["total"] == "450.00"
+    assert amounts(response.json()) == [("subscription", "400.00"), ("usage", "50.00"), ("subscription", "400.00")]
+    assert response.json()["total"] == "850.00"
     # Computing the period again is the same invoice, not a second one.
     assert compute(write_client, contract).json()["id"] == draft["id"]
     assert Invoice.objects.count() == 1
@@ -79,7 +81,7 @@ def test_the_invoice_flow_draft_recompute_finalize_void_and_mark_paid(contract, 
     response = write_client.post(f"/api/v1/invoices/{draft['id']}/finalize")
     assert response.status_code == 200, response.json()
     final = response.json()
-    assert (final["status"], final["number"], final["total"]) == ("finalized", "INV-2026-000001", "450.00")
+    assert (final["status"], final["number"], final["total"]) == ("finalized", "INV-2026-000001", "850.00")
     assert (final["finalized_at"], final["due_date"]) == ("2026-12-01T09:00:00Z", "2026-12-31")
 
     response = write_client.post(f"/api/v1/invoices/{draft['id']}/void", {"reason": "wrong seats"}, format="json")
@@ -88,11 +90,13 @@ def test_the_invoice_flow_draft_recompute_finalize_void_and_mark_paid(contract, 
     assert (voided["status"], voided["number"], voided["void_reason"]) == ("void", "INV-2026-000001", "wrong seats")
     assert Invoice.objects.get(pk=draft["id"]).history.first().history_change_reason == "voided: wrong seats"
 
-    # December: the seats alone (400.00; no usage yet), finalized as the next number, then paid.
+    # December: the voided November invoice billed nothing of December, so December's seats are billed whole
+    # (400.00; no usage yet), then January's in advance (400.00); finalized as the next number, then paid.
     december = compute(write_client, contract, "2026-12-01").json()
-    assert amounts(december) == [("subscription", "400.00")]  # no usage: no usage line
+    assert amounts(december) == [("subscription", "400.00"), ("subscription", "400.00")]  # no usage: no usage line
+    assert [line["service_start"] for line in december["lines"]] == ["2026-12-01", "2027-01-01"]
     numbered = write_client.post(f"/api/v1/invoices/{december['id']}/finalize").json()
-    assert (numbered["number"], numbered["total"]) == ("INV-2026-000002", "400.00")
+    assert (numbered["number"], numbered["total"]) == ("INV-2026-000002", "800.00")
     response = write_client.post(
         f"/api/v1/invoices/{december['id']}/mark-paid", {"reference": "wire 4471"}, format="json"
     )
@@ -101,7 +105,7 @@ def test_the_invoice_flow_draft_recompute_finalize_void_and_mark_paid(contract, 
     assert (paid["status"], paid["payment_reference"], paid["paid_at"]) == ("paid", "wire 4471", "2026-12-01T09:00:00Z")
 
     detail = write_client.get(f"/api/v1/invoices/{december['id']}").json()
-    assert (detail["status"], detail["total"]) == ("paid", "400.00")
+    assert (detail["status"], detail["total"]) == ("paid", "800.00")
 
 
 def test_the_list_filters_by_customer_status_and_contract(contract, read_client):
@@ -127,7 +131,8 @@ def test_the_list_filters_by_customer_status_and_contract(contract, read_client)
     assert ids(f"?contract={contract.pk + 1}") == []
     listed = read_client.get("/api/v1/invoices?status=finalized").json()
     assert listed["count"] == 1
-    assert (listed["results"][0]["number"], listed["results"][0]["total"]) == ("INV-2026-000001", "400.00")
+    # November's 400.00 seats and December's 400.00 billed in advance
+    assert (listed["results"][0]["number"], listed["results"][0]["total"]) == ("INV-2026-000001", "800.00")
     bad = read_client.get("/api/v1/invoices?status=late")
     assert bad.status_code == 400 and "status" in bad.json()["error"]["fields"]
     assert read_client.get("/api/v1/invoices/999999").status_code == 404
@@ -157,7 +162,7 @@ def test_refusals_change_nothing(contract, write_client):
 
     assert write_client.post(f"/api/v1/invoices/{invoice_pk}/finalize").status_code == 200
     finalized = snapshot(invoice_pk)
-    assert finalized[:3] == ("finalized", "INV-2026-000001", D("410.00"))
+    assert finalized[:3] == ("finalized", "INV-2026-000001", D("810.00"))  # 400.00 + 10.00 + December's 400.00
 
     # Finalizing twice: 409, the number and the counter stay as they were.
     response = write_client.post(f"/api/v1/invoices/{invoice_pk}/finalize")

@@ -123,12 +123,15 @@ def invoice(contract):
 
 def test_the_pdf_shows_the_frozen_invoice(invoice):
     lines = list(invoice.lines.order_by("position"))
-    # 10 seats x 40 = 400; 6,000 credits: 1,000 x 0.01 + 5,000 x 0.005 = 35; the 25 credit pays part of it.
+    # 10 seats x 40 = 400; 6,000 credits: 1,000 x 0.01 + 5,000 x 0.005 = 35; December's 10 seats billed in
+    # advance: 400; subtotal 835; the 25 credit pays part of it: total 810.
     assert [(line.kind, line.amount) for line in lines] == [
         ("subscription", D("400.00")),
         ("usage", D("35.00")),
+        ("subscription", D("400.00")),
         ("credit", D("-25.00")),
     ]
+    assert (lines[0].service_start, lines[2].service_start) == (dt.date(2026, 11, 1), dt.date(2026, 12, 1))
     assert len(lines[1].breakdown) == 2
     pdf = render_invoice_pdf(invoice)
     assert pdf.startswith(b"%PDF")
@@ -142,8 +145,9 @@ def test_the_pdf_shows_the_frozen_invoice(invoice):
         assert line.description in text
     for tier in lines[1].breakdown:
         assert tier["description"] in text
-    assert format_currency(invoice.total, "USD", locale="en_US") == "$410.00"
-    assert "$410.00" in text and "$435.00" in text and "-$25.00" in text
+    assert format_currency(invoice.total, "USD", locale="en_US") == "$810.00"
+    assert "$810.00" in text and "$835.00" in text and "-$25.00" in text
+    assert "Please pay" in text and "Credit due to you" not in text
     assert "$0.005" in text  # a tier's unit price keeps its decimals
     assert "VOID" not in text and "PAID" not in text
 
@@ -257,23 +261,26 @@ def taxed_invoice(contract):
 
 
 def test_the_pdf_shows_discount_and_tax_lines(taxed_invoice):
-    # 400.00 list - 40.00 discount + 35.00 credits = 395.00; the 25.00 credit leaves 370.00; VAT 19% = 70.30
+    # November: 400.00 list - 40.00 discount + 35.00 credits; December billed in advance: 400.00 - 40.00;
+    # subtotal 755.00; the 25.00 credit leaves 730.00; VAT 19% = 138.70; total 755.00 - 25.00 + 138.70 = 868.70
     assert [(line.kind, line.amount) for line in taxed_invoice.lines.order_by("position")] == [
         ("subscription", D("400.00")),
         ("discount", D("-40.00")),
         ("usage", D("35.00")),
+        ("subscription", D("400.00")),
+        ("discount", D("-40.00")),
         ("credit", D("-25.00")),
-        ("tax", D("70.30")),
+        ("tax", D("138.70")),
     ]
     assert (taxed_invoice.subtotal, taxed_invoice.tax_total, taxed_invoice.total) == (
-        D("395.00"),
-        D("70.30"),
-        D("440.30"),
+        D("755.00"),
+        D("138.70"),
+        D("868.70"),
     )
     text = pdf_text(render_invoice_pdf(taxed_invoice))
     assert "Seat: 10% contract discount" in text and "-$40.00" in text
-    assert "VAT (DE) 19%" in text and "on $370.00" in text and "$70.30" in text
-    assert "$395.00" in text and "$440.30" in text
+    assert "VAT (DE) 19%" in text and "on $730.00" in text and "$138.70" in text
+    assert "$755.00" in text and "$868.70" in text
 
 
 def test_paying_stores_a_new_document_and_keeps_the_earlier(
@@ -324,7 +331,8 @@ def test_an_exempt_customer_is_not_taxed_and_the_pdf_says_why(contract):
     invoice = invoice_finalize(
         invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
     )
-    assert invoice.tax_total == D("0.00") and invoice.total == D("410.00")
+    # 400.00 November's seats + 35.00 credits + 400.00 December's seats - the 25.00 credit, untaxed
+    assert invoice.tax_total == D("0.00") and invoice.total == D("810.00")
     text = pdf_text(render_invoice_pdf(invoice))
     assert "Tax exempt: intra-community supply, reverse charge" in text and "VAT" not in text
 

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def november(contract):
-    use(5, 1000)  # 5,000 credits, 1,000 included: 40.00 of usage beside the 10 seats' 400.00
+    # 5,000 credits, 1,000 included: 40.00 of usage beside the 10 seats' 400.00, then December's 400.00 in advance
+    use(5, 1000)
     return invoice_finalize(
         invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
     )
@@ -28,6 +29,7 @@ def test_each_line_of_an_invoice_shows_its_pricing_model(november, read_client):
     assert [(line["kind"], line["pricing_model"], line["amount"]) for line in body["lines"]] == [
         ("subscription", "per_unit", "400.00"),
         ("usage", "per_unit", "40.00"),
+        ("subscription", "per_unit", "400.00"),
     ]
 
 
@@ -37,6 +39,7 @@ def test_the_invoice_webhook_carries_the_lines_with_their_pricing_model(november
     assert [(line["kind"], line["pricing_model"]) for line in data["lines"]] == [
         ("subscription", "per_unit"),
         ("usage", "per_unit"),
+        ("subscription", "per_unit"),
     ]
     # the invoice as GET /invoices/{id} shows it (but for `overdue`, which depends on the day it is read)
     shown = read_client.get(f"/api/v1/invoices/{november.pk}").json()
@@ -61,4 +64,4 @@ def test_the_invoice_payload_reads_its_lines_in_one_query(november, django_asser
     invoice = Invoice.objects.select_related("customer").get(pk=november.pk)
     with django_assert_num_queries(1):  # the lines with their products; the customer was read with the invoice
         data = invoice_data(invoice)
-    assert [line["product"] for line in data["lines"]] == ["seat", "credits"]
+    assert [line["product"] for line in data["lines"]] == ["seat", "credits", "seat"]

@@ -120,27 +120,30 @@ def test_customer_tax_fields_are_checked(contract):
 def test_a_region_rate_taxes_the_invoice_after_the_charges(contract):
     ca_rate()
     in_california(contract)
-    use(6, 1000)  # 400.00 seats + 50.00 credits = 450.00; 7.25% = 32.625 -> 32.63
+    use(6, 1000)
+    # November's 400.00 seats + 50.00 credits ((6,000 - 1,000) x 0.01) + December's 400.00 seats billed in
+    # advance = 850.00; 7.25% = 61.625 -> 61.63
     invoice = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
-    assert taxes(invoice) == [("CA sales tax (US-CA) 7.25%", D("450.00"), D("32.63"))]
-    assert (invoice.subtotal, invoice.tax_total, invoice.total) == (D("450.00"), D("32.63"), D("482.63"))
+    assert taxes(invoice) == [("CA sales tax (US-CA) 7.25%", D("850.00"), D("61.63"))]
+    assert (invoice.subtotal, invoice.tax_total, invoice.total) == (D("850.00"), D("61.63"), D("911.63"))
 
 
 def test_no_region_no_tax_and_exempt_customers_are_not_taxed(contract):
     ca_rate()
     invoice = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
-    assert taxes(invoice) == [] and invoice.total == D("400.00")
+    assert taxes(invoice) == [] and invoice.total == D("800.00")  # November's and December's seats: 400.00 each
     in_california(contract, tax_exempt=True, tax_exempt_reason="reseller certificate 123")
     invoice = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
-    assert taxes(invoice) == [] and (invoice.tax_total, invoice.total) == (D("0.00"), D("400.00"))
+    assert taxes(invoice) == [] and (invoice.tax_total, invoice.total) == (D("0.00"), D("800.00"))
 
 
 def test_a_customer_specific_rate_replaces_the_region_rate(contract):
     ca_rate()
     in_california(contract, tax_rate_percent=D("5.5"))
     invoice = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
-    assert taxes(invoice) == [("Tax (customer rate) 5.5%", D("400.00"), D("22.00"))]
-    assert invoice.total == D("422.00")
+    # 5.5% of (400.00 November's seats + 400.00 December's billed in advance) = 44.00
+    assert taxes(invoice) == [("Tax (customer rate) 5.5%", D("800.00"), D("44.00"))]
+    assert invoice.total == D("844.00")
 
 
 def test_tax_is_on_the_net_after_discounts_and_promotional_credits(contract):
@@ -163,10 +166,11 @@ def test_tax_is_on_the_net_after_discounts_and_promotional_credits(contract):
         as_of=T0,
         actor=None,
     )
-    # 400.00 - 60.00 discount = 340.00; the 25.00 credit is a price reduction: base 315.00; 7.25% = 22.8375 -> 22.84
+    # November's and December's seats, each 400.00 - 60.00 discount: 680.00; the 25.00 credit is a price
+    # reduction: base 655.00; 7.25% = 47.4875 -> 47.49; total 680.00 - 25.00 + 47.49 = 702.49
     invoice = invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE)
-    assert taxes(invoice) == [("CA sales tax (US-CA) 7.25%", D("315.00"), D("22.84"))]
-    assert (invoice.subtotal, invoice.tax_total, invoice.total) == (D("340.00"), D("22.84"), D("337.84"))
+    assert taxes(invoice) == [("CA sales tax (US-CA) 7.25%", D("655.00"), D("47.49"))]
+    assert (invoice.subtotal, invoice.tax_total, invoice.total) == (D("680.00"), D("47.49"), D("702.49"))
 
 
 def test_a_commitment_is_taxed_when_bought_and_the_usage_it_pays_is_not_taxed_again(contract):
@@ -185,12 +189,15 @@ def test_a_commitment_is_taxed_when_bought_and_the_usage_it_pays_is_not_taxed_ag
     november = invoice_finalize(
         invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
     )
-    # Charges 450.00 + the 1,000.00 purchase; the commitment pays the 450.00: base 1,000.00, tax 72.50.
+    # Charges 850.00 (November's seats 400.00 and credits 50.00, December's seats 400.00 in advance) + the
+    # 1,000.00 purchase; the commitment pays the 850.00: base 1,000.00, tax 72.50.
     assert taxes(november) == [("CA sales tax (US-CA) 7.25%", D("1000.00"), D("72.50"))]
     assert november.total == D("1072.50")
-    # December's 400.00 seats are paid by the commitment: nothing left to tax.
+    # December's invoice bills January's 400.00 seats; the commitment's last 150.00 (1,000.00 - 850.00) pays part
+    # of them and is not taxed again: base 250.00, 7.25% = 18.125 -> 18.13.
     december = invoice_compute(contract=contract, period=DECEMBER, as_of=CLOSE)
-    assert taxes(december) == [] and december.total == D("0.00")
+    assert taxes(december) == [("CA sales tax (US-CA) 7.25%", D("250.00"), D("18.13"))]
+    assert december.total == D("268.13")
 
 
 def test_one_tax_line_per_rate_when_a_correction_falls_under_the_earlier_rate(contract):
@@ -202,7 +209,8 @@ def test_one_tax_line_per_rate_when_a_correction_falls_under_the_earlier_rate(co
     use(1, 1000, prefix="late")
     UsageEvent.objects.filter(transaction_id="late0").update(received_at=dt.datetime(2026, 12, 2, tzinfo=dt.UTC))
     december = invoice_compute(contract=contract, period=DECEMBER, as_of=CLOSE)
-    # December's seats 400.00 at 8% = 32.00; November's late 10.00 at November's 7.25% = 0.725 -> 0.73
+    # January's seats (billed in advance) 400.00 at 8% = 32.00; November's late 10.00 at November's 7.25% = 0.725
+    # -> 0.73 (December's seats were billed in advance on November's invoice: no line for them)
     assert sorted(taxes(december)) == [
         ("CA sales tax (US-CA) 7.25%", D("10.00"), D("0.73")),
         ("CA sales tax 2027 (US-CA) 8%", D("400.00"), D("32.00")),
@@ -217,11 +225,11 @@ def test_a_finalized_invoice_keeps_its_tax_when_the_customer_changes(contract):
         invoice=invoice_compute(contract=contract, period=NOVEMBER, as_of=CLOSE), as_of=CLOSE, actor=None
     )
     customer_update(customer=contract.customer, actor=None, reason="exempt", tax_exempt=True, tax_exempt_reason="NGO")
-    assert Invoice.objects.get(pk=final.pk).tax_total == D("29.00")  # 400.00 x 7.25%
+    assert Invoice.objects.get(pk=final.pk).tax_total == D("58.00")  # (400.00 + 400.00 December's) x 7.25%
     for frozen in ({"tax_total": D(0)}, {"kind": "off_cycle"}):
         with pytest.raises(IntegrityError), transaction.atomic():
             Invoice.objects.filter(pk=final.pk).update(**frozen)  # the database refuses it, not just the code
-    assert Invoice.objects.get(pk=final.pk).tax_total == D("29.00")
+    assert Invoice.objects.get(pk=final.pk).tax_total == D("58.00")
 
 
 # --- API ------------------------------------------------------------------------------------------------
@@ -295,7 +303,8 @@ def test_the_invoice_admin_shows_tax_and_kind(admin_client, contract):
     page = admin_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk]))
     assert page.status_code == 200
     body = page.content.decode()
-    assert "29.00 USD" in body and "Period invoice" in body and "CA sales tax (US-CA) 7.25%" in body
+    # 7.25% of (November's 400.00 seats + December's 400.00 billed in advance) = 58.00
+    assert "58.00 USD" in body and "Period invoice" in body and "CA sales tax (US-CA) 7.25%" in body
 
 
 def test_the_customer_admin_checks_the_tax_fields_together(admin_client, contract):

@@ -82,9 +82,12 @@ def counts() -> dict[str, int]:
 def test_the_upcoming_invoice_has_every_line_the_period_close_would_bill(december):
     upcoming = invoice_upcoming(contract=december, as_of=DECEMBER_10)
     assert (upcoming.period.start, upcoming.period.end) == (dt.date(2026, 12, 1), dt.date(2027, 1, 1))
-    # 400.00 seats less 15%; the 300.00 commitment bought; November now (6,200 - 1,000) x 0.01 = 52.00, billed
-    # 40.00: a 12.00 correction. The credit (soonest expiry) pays 25.00, the commitment 300.00 of the 352.00
-    # left. Tax on 400 - 60 + 300 + 12 - 25 - 300 = 327.00 at 7.25% = 23.7075 -> 23.71.
+    # December's seats were billed in advance on November's invoice (unchanged since: no line for them);
+    # January's 400.00 seats in advance less 15%; the 300.00 commitment bought; November now
+    # (6,200 - 1,000) x 0.01 = 52.00, billed 40.00: a 12.00 correction. The credit (soonest expiry) pays 25.00,
+    # the commitment 300.00 of the 352.00 left. Tax on 400 - 60 + 300 + 12 - 25 - 300 = 327.00 at 7.25%
+    # = 23.7075 -> 23.71.
+    assert upcoming.lines[0].service_start == dt.date(2027, 1, 1)
     assert [(line.kind, line.amount) for line in upcoming.lines] == [
         ("subscription", D("400.00")),
         ("discount", D("-60.00")),
@@ -138,15 +141,34 @@ def test_the_period_is_the_one_the_customer_lives_in(contract):
 def test_once_the_period_is_finalized_early_the_next_period_is_upcoming(contract):
     use(5, 1000)  # November: 4,000 credits beyond the 1,000 included
     mid_november = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
-    assert invoice_upcoming(contract=contract, as_of=mid_november).invoice.total == D("440.00")
+    # Nothing billed November before: its 400.00 seats + 40.00 credits, then December's 400.00 seats in advance.
+    assert invoice_upcoming(contract=contract, as_of=mid_november).invoice.total == D("840.00")
     november = invoice_compute(contract=contract, period=NOVEMBER, as_of=mid_november)
     invoice_finalize(invoice=november, as_of=mid_november, actor=None)  # staff finalize it before it ends
     upcoming = invoice_upcoming(contract=contract, as_of=mid_november)
     assert upcoming.period.start == dt.date(2026, 12, 1)  # not November billed a second time
-    assert [(line.kind, line.amount) for line in upcoming.lines] == [("subscription", D("400.00"))]
-    # A contract that ends with November has nothing upcoming once November is invoiced.
+    # December's seats were billed ahead on November's invoice: only January's 400.00, in advance.
+    assert [(line.kind, line.service_start, line.amount) for line in upcoming.lines] == [
+        ("subscription", dt.date(2027, 1, 1), D("400.00"))
+    ]
+    # Ended with November after November's invoice billed December ahead: the period close still closes
+    # December, to give those 400.00 back (billing/services/runs.py, closed_periods), so that credit is upcoming.
     svc.contract_end(contract=contract, end_date=dt.date(2026, 12, 1), actor=None, reason="churned")
     contract.refresh_from_db()
+    upcoming = invoice_upcoming(contract=contract, as_of=mid_november)
+    assert upcoming.period.start == dt.date(2026, 12, 1)
+    assert [(line.kind, line.amount) for line in upcoming.lines] == [("billed_in_advance", D("-400.00"))]
+    assert upcoming.invoice.total == D("-400.00")
+
+
+def test_a_contract_ending_with_its_period_has_nothing_upcoming_once_that_period_is_invoiced(contract):
+    # The end is known before November is invoiced, so November's invoice bills nothing past it.
+    svc.contract_end(contract=contract, end_date=dt.date(2026, 12, 1), actor=None, reason="churned")
+    contract.refresh_from_db()
+    mid_november = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    november = invoice_compute(contract=contract, period=NOVEMBER, as_of=mid_november)
+    assert [(line.service_start, line.amount) for line in november.lines.all()] == [(dt.date(2026, 11, 1), D("400"))]
+    invoice_finalize(invoice=november, as_of=mid_november, actor=None)
     with pytest.raises(Conflict) as nothing:
         invoice_upcoming(contract=contract, as_of=mid_november)
     assert nothing.value.code == "nothing_upcoming"
@@ -177,7 +199,8 @@ def test_the_api_shows_the_invoice_shape_and_needs_a_key(december, read_client, 
         "amount": "400.00",
         "pricing_model": "per_unit",
     }
-    assert (seats["service_start"], seats["service_end"]) == ("2026-12-01", "2027-01-01")
+    # January's seats, billed in advance (December's were billed on November's invoice)
+    assert (seats["service_start"], seats["service_end"]) == ("2027-01-01", "2027-02-01")
     assert (discount["kind"], discount["description"], discount["amount"]) == (
         "discount",
         "Seat: 15% contract discount",

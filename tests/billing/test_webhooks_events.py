@@ -38,7 +38,8 @@ def test_finalizing_emits_invoice_finalized_once_with_the_invoice_as_the_api_sho
     assert event["timestamp"] == "2026-12-01T09:00:00Z"
     data = event["data"]
     assert (data["id"], data["number"], data["status"]) == (final.pk, "INV-2026-000001", "finalized")
-    assert (data["total"], data["currency"], data["customer"]) == ("440.00", "USD", "acme")
+    # 400.00 seats + (5,000 - 1,000 included) x 0.01 = 40.00 credits + December's 400.00 seats in advance
+    assert (data["total"], data["currency"], data["customer"]) == ("840.00", "USD", "acme")
     assert WebhookDelivery.objects.filter(event__type="invoice.finalized", endpoint=webhook_endpoint).count() == 1
     # recomputing other drafts emits nothing
     assert WebhookEvent.objects.filter(type__startswith="invoice.").count() == 1
@@ -72,8 +73,8 @@ def test_a_credit_note_emits_credit_note_created_once(final):
     credit_note_create(invoice=final, reason="goodwill", as_of=CLOSE, actor=None)
     [event] = _events("credit_note.created")
     assert (event["data"]["number"], event["data"]["invoice"]) == ("CN-2026-000001", "INV-2026-000001")
-    assert (event["data"]["total"], event["data"]["reason"]) == ("440.00", "goodwill")
-    assert len(event["data"]["lines"]) == 2
+    assert (event["data"]["total"], event["data"]["reason"]) == ("840.00", "goodwill")  # the whole invoice
+    assert len(event["data"]["lines"]) == 3  # November's seats, the credits, December's seats
 
 
 def test_activating_a_rate_card_version_emits_rate_card_activated_once(contract, webhook_endpoint):

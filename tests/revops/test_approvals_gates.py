@@ -2,7 +2,8 @@
 approval), with the diff and the money impact worked out by hand.
 
 Acme (tests/revops/conftest.py) pays for October 2026: 10 seats x 40 = 400.00, and 5,000 credits less 1,000
-included = 4,000 x 0.01 = 40.00; 440.00 in all.
+included = 4,000 x 0.01 = 40.00; 440.00 in all. Its October invoice (nothing billed October before it) also
+bills November's 10 seats in advance: 400.00 + 40.00 + 400.00 = 840.00.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def test_a_bad_grant_is_refused_at_once_not_after_approval(priced, maker):
 def invoice(priced):
     draft = invoice_compute(contract=priced["contract"], period=OCTOBER, as_of=NOW)
     final = invoice_finalize(invoice=draft, as_of=NOW, actor=None)
-    assert final.total == D("440.00")
+    assert final.total == D("840.00")  # October's seats and credits, November's seats in advance
     return final
 
 
@@ -168,18 +169,18 @@ def test_a_void_below_the_threshold_happens_at_once(invoice, maker):
 
 
 def test_a_void_above_the_threshold_waits_then_voids(invoice, maker, checker):
-    set_policy(void_thresholds={"USD": "439.99"})
+    set_policy(void_thresholds={"USD": "839.99"})  # just below the invoice's 840.00
     request = invoice_void_propose(invoice=invoice, reason="duplicate", as_of=NOW, actor=maker)
     invoice.refresh_from_db()
     assert (request.status, invoice.status) == ("pending", "finalized")
     assert [(r["field"], r["before"], r["after"]) for r in request.diff] == [
         ("status", "finalized", "void"),
-        ("amount owed", "440", "0"),
+        ("amount owed", "840", "0"),
     ]
     assert request.impact == {
         "currency": "USD",
-        "rows": [{"customer": "acme", "contract": invoice.contract_id, "difference": "-440.00"}],
-        "difference": "-440.00",
+        "rows": [{"customer": "acme", "contract": invoice.contract_id, "difference": "-840.00"}],
+        "difference": "-840.00",
     }
     request_approve(request=request, actor=checker, as_of=NOW)
     invoice.refresh_from_db()
@@ -207,12 +208,12 @@ def test_a_credit_note_below_the_threshold_is_issued_at_once(invoice, maker):
 
 def test_a_credit_note_above_the_threshold_waits_then_is_issued(invoice, maker, checker):
     set_policy(void_thresholds={"USD": "400"})
-    request = credit_note_propose(invoice=invoice, reason="outage", as_of=NOW, actor=maker)  # everything: 440.00
+    request = credit_note_propose(invoice=invoice, reason="outage", as_of=NOW, actor=maker)  # everything: 840.00
     assert isinstance(request, ApprovalRequest) and CreditNote.objects.count() == 0
-    assert request.impact["difference"] == "-440.00"
-    assert [r["after"] for r in request.diff] == ["400", "40"]
+    assert request.impact["difference"] == "-840.00"
+    assert [r["after"] for r in request.diff] == ["400", "40", "400"]  # October's seats, credits, November's seats
     request_approve(request=request, actor=checker, as_of=NOW)
-    assert CreditNote.objects.get().total == D("440.00")
+    assert CreditNote.objects.get().total == D("840.00")
 
 
 # --- discounts beyond policy --------------------------------------------------------------------------------
