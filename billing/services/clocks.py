@@ -34,19 +34,25 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 
 def advance_steps(contracts: list[Contract], *, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
-    """The moments in (after, until] at which something happens to these contracts, in order, ending at `until`:
-    each contract's start (its opening invoice), each period's end (its invoice is computed) and end plus grace
-    (it is finalized), and each balance's expiry."""
+    """The moments in (after, until] at which something happens to these contracts, in order, ending at
+    `until`: each contract's start (its opening invoice; at `after` itself for one that started by then with
+    no invoice yet, e.g. a clock made at the start), each period's end (its invoice is computed) and end
+    plus grace (it is finalized), and each balance's expiry."""
     grace = dt.timedelta(hours=settings.REVOPS_INVOICE_GRACE_HOURS)
     moments = {until}
+    starts: set[dt.datetime] = set()
+    invoiced = set(Invoice.objects.filter(contract__in=contracts).values_list("contract_id", flat=True))
     for contract in contracts:
-        moments.add(contract_starts_at(contract))  # its opening invoice
+        # Its opening invoice: at its start, or at once for one that started at or before the clock's time
+        # (a clock made at the start) and has no invoice yet.
+        if contract.pk not in invoiced:
+            starts.add(max(contract_starts_at(contract), after))
         for period in closed_periods(contract, until):
             _, ends_at = period_bounds_utc(period, contract.customer.timezone)
             moments.update((ends_at, ends_at + grace))
     for expires_on in Balance.objects.filter(contract__in=contracts).values_list("expires_on", flat=True):
         moments.add(_midnight(expires_on))
-    return sorted(m for m in moments if after < m <= until)
+    return sorted({m for m in moments if after < m <= until} | {m for m in starts if m <= until})
 
 
 def _clock_contracts(test_clock: TestClock) -> list[Contract]:

@@ -14,6 +14,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from billing.services.fees import fees_billed_exist
 from billing.services.invoices import invoice_drafts, line_rows, new_invoice, set_totals
 from contracts.models import Contract
 from contracts.selectors import contract_period
@@ -64,12 +65,15 @@ def invoice_upcoming(*, contract: Contract, as_of: dt.datetime) -> UpcomingInvoi
     next period's, as Stripe's upcoming invoice is the next one to be made. Writes nothing."""
     period = _period_at(contract=contract, as_of=as_of)
     if _billed(contract, period):  # finalized early: what comes next is the next period's invoice
-        if contract.end_date is not None and period.end >= contract.end_date:
+        following = contract_period(contract, period.end)
+        # Past the contract's end, only an invoice giving back fees billed in advance for it is to come.
+        ended = contract.end_date is not None and following.start >= contract.end_date
+        if ended and not fees_billed_exist(contract, following):
             raise Conflict(
                 f"the contract's last period ({period.start} to {period.end}) is invoiced already: nothing is upcoming",
                 code="nothing_upcoming",
             )
-        period = contract_period(contract, period.end)
+        period = following
     drafts = invoice_drafts(contract, period, draw=False, as_of=as_of, actor=None)
     invoice = set_totals(new_invoice(contract, period), drafts, as_of=as_of)
     lines = line_rows(invoice, drafts)

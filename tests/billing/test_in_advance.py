@@ -101,6 +101,8 @@ def test_the_first_period_is_billed_on_an_opening_invoice_once_the_contract_has_
     line = opening.lines.get()
     assert (line.service_start, line.service_end) == (OCT_1, dt.date(2026, 11, 1))
     assert Invoice.objects.filter(contract=contract).count() == 1  # the second run issued nothing more
+    text = pdf_text(render_invoice_pdf(opening))
+    assert "First period, billed in advance" in text and "Please pay $400.00" in text
 
 
 def test_each_period_invoice_bills_its_usage_and_the_next_periods_fees(catalog):
@@ -323,3 +325,14 @@ def test_fees_given_back_give_their_tax_back(catalog):
     # 200.00 owed less 400.00 billed: -200.00, and the 20% charged on it back: -40.00.
     assert [(k, a) for k, _, a in lines(november)][-1] == ("tax", D("-40.00"))
     assert (november.subtotal, november.tax_total, november.total) == (D("-200"), D("-40"), D("-240"))
+
+
+def test_a_test_clock_made_at_the_start_dates_the_opening_invoice_at_the_start(catalog):
+    start = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    test_clock = clock_services.test_clock_create(name="at the start", frozen_time=start, actor=None)
+    contract = signed(catalog, [("seat", 10)])
+    billing_clocks.test_clock_customer_attach(test_clock=test_clock, customer=contract.customer, actor=None)
+    billing_clocks.test_clock_advance(
+        test_clock=test_clock, frozen_time=dt.datetime(2026, 10, 20, tzinfo=dt.UTC), actor=None
+    )
+    assert invoice(contract, InvoiceKind.OPENING).finalized_at == start  # not at the advance's end (20 October)
