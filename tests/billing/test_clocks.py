@@ -2,14 +2,17 @@
 customers living at their clock's time (ingestion, real-time runs), and balance expiry for real customers.
 
 The contract fixture (tests/billing/conftest.py): acme from 2026-01-01, 10 seats at 40, credits at 0.01 with
-1,000 included a month. Amounts are worked out by hand beside them.
+1,000 included a month. Seats are billed in advance: January's on the opening invoice issued at the contract's
+start, each later month's on the invoice closing the month before. Amounts are worked out by hand beside them.
 """
 
 import datetime as dt
+import time
 from decimal import Decimal as D
 
 import psycopg
 import pytest
+from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from billing.models import Invoice, InvoiceStatus
@@ -43,10 +46,10 @@ def on_clock(contract):
     return made
 
 
-def periods(contract) -> list[tuple[str, str, str]]:
+def periods(contract) -> list[tuple[str, str, str, str]]:
     return [
-        (str(i.period_start), i.status, str(i.total))
-        for i in Invoice.objects.filter(contract=contract).order_by("period_start")
+        (i.kind, str(i.period_start), i.status, str(i.total))
+        for i in Invoice.objects.filter(contract=contract).order_by("period_start", "kind")
     ]
 
 
@@ -70,13 +73,25 @@ def test_the_steps_are_period_ends_their_grace_and_expiries_in_order(contract, o
 def test_advancing_bills_each_period_once_and_the_clock_stays_where_it_was_taken(contract, on_clock):
     moved = billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-03-02T12:00:00"), actor=None)
     assert (moved.status, moved.frozen_time, moved.error) == ("ready", at("2026-03-02T12:00:00"), "")
-    # 10 seats x 40 = 400.00 a month (no usage); February ended on 1 March and is still in its grace.
-    assert periods(contract) == [("2026-01-01", "finalized", "400.000"), ("2026-02-01", "draft", "400.000")]
-    january = Invoice.objects.get(contract=contract, period_start=dt.date(2026, 1, 1))
-    assert (january.finalized_at, january.number) == (at("2026-02-04T00:00:00"), "TEST-INV-2026-000001")
+    # 10 seats x 40 = 400.00 a month, no usage: January's on the opening invoice, February's on January's,
+    # March's on February's (February ended on 1 March and is still in its grace).
+    assert periods(contract) == [
+        ("opening", "2026-01-01", "finalized", "400.000"),
+        ("period", "2026-01-01", "finalized", "400.000"),
+        ("period", "2026-02-01", "draft", "400.000"),
+    ]
+    # The opening invoice is issued when the contract starts: at the clock's time when acme was put on it.
+    opening = Invoice.objects.get(contract=contract, kind="opening")
+    assert (opening.finalized_at, opening.number) == (START, "TEST-INV-2026-000001")
+    january = Invoice.objects.get(contract=contract, kind="period", period_start=dt.date(2026, 1, 1))
+    assert (january.finalized_at, january.number) == (at("2026-02-04T00:00:00"), "TEST-INV-2026-000002")
     billing_clocks.test_clock_advance(test_clock=moved, frozen_time=at("2026-03-05T00:00:00"), actor=None)
-    assert periods(contract) == [("2026-01-01", "finalized", "400.000"), ("2026-02-01", "finalized", "400.000")]
-    assert Invoice.objects.count() == 2
+    assert periods(contract) == [
+        ("opening", "2026-01-01", "finalized", "400.000"),
+        ("period", "2026-01-01", "finalized", "400.000"),
+        ("period", "2026-02-01", "finalized", "400.000"),
+    ]
+    assert Invoice.objects.count() == 3
 
 
 def test_a_clock_only_moves_forward_and_a_refusal_changes_nothing(contract, on_clock):
@@ -90,26 +105,31 @@ def test_a_clock_only_moves_forward_and_a_refusal_changes_nothing(contract, on_c
 
 
 def test_a_failed_step_leaves_the_clock_failed_at_the_last_good_step_and_it_can_be_advanced_again(contract, on_clock):
-    # From 15 February the contract subscribes to a product its card has no price for: February cannot be billed.
+    # From 15 March the contract subscribes to a product its card has no price for: March cannot be billed, and
+    # February's invoice bills March in advance.
     addon = products.product_create(code="addon", name="Add-on", kind="subscription", actor=None)
-    feb15 = dt.date(2026, 2, 15)
-    contract_services.subscription_change(contract=contract, product=addon, quantity=D(2), effective_date=feb15,
+    mar15 = dt.date(2026, 3, 15)
+    contract_services.subscription_change(contract=contract, product=addon, quantity=D(2), effective_date=mar15,
                                           actor=None)  # fmt: skip
     moved = billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-04-01T00:00:00"), actor=None)
     # January was billed; the step at February's end failed, so the clock stays at the step before it.
     assert (moved.status, moved.frozen_time) == (TestClockStatus.FAILED, at("2026-02-04T00:00:00"))
     assert "could not be billed at 2026-03-01T00:00:00+00:00" in moved.error
     assert "addon has no price" in moved.error
-    assert periods(contract) == [("2026-01-01", "finalized", "400.000")]
+    assert periods(contract) == [
+        ("opening", "2026-01-01", "finalized", "400.000"),
+        ("period", "2026-01-01", "finalized", "400.000"),
+    ]
     # Fixed (the add-on taken off again from the same day), the same advance completes.
-    contract_services.subscription_change(contract=contract, product=addon, quantity=D(0), effective_date=feb15,
+    contract_services.subscription_change(contract=contract, product=addon, quantity=D(0), effective_date=mar15,
                                           actor=None)  # fmt: skip
     again = billing_clocks.test_clock_advance(test_clock=moved, frozen_time=at("2026-04-01T00:00:00"), actor=None)
     assert (again.status, again.error, again.frozen_time) == ("ready", "", at("2026-04-01T00:00:00"))
-    assert periods(contract) == [
-        ("2026-01-01", "finalized", "400.000"),
-        ("2026-02-01", "finalized", "400.000"),
-        ("2026-03-01", "draft", "400.000"),
+    assert periods(contract) == [  # each the next month's 10 seats in advance
+        ("opening", "2026-01-01", "finalized", "400.000"),
+        ("period", "2026-01-01", "finalized", "400.000"),
+        ("period", "2026-02-01", "finalized", "400.000"),
+        ("period", "2026-03-01", "draft", "400.000"),
     ]
 
 
@@ -164,19 +184,21 @@ def test_the_real_time_period_close_and_expiry_leave_clock_customers_to_their_cl
 def test_balance_expiry_waits_for_the_last_invoice_that_can_draw_on_it(contract):
     """A real customer: the credit is usable in January; it expires only once January's invoice is final."""
     credit = balances.balance_grant(
-        contract=contract, kind="credit", amount=D(500), starts_on=dt.date(2026, 1, 1),
+        contract=contract, kind="credit", amount=D(1000), starts_on=dt.date(2026, 1, 1),
         expires_on=dt.date(2026, 2, 1), as_of=START, actor=None,
     )  # fmt: skip
     feb2 = at("2026-02-02T00:00:00")
-    invoice_run(as_of=feb2, contracts=[contract])  # January computed, still a draft in its grace
+    # The opening invoice (January's 400.00 of seats, paid from the credit) is final; January's invoice is
+    # computed, still a draft in its grace: it can still draw on the credit.
+    invoice_run(as_of=feb2, contracts=[contract])
     assert balances_expire_due(as_of=feb2) == []
     feb5 = at("2026-02-05T00:00:00")
-    invoice_run(as_of=feb5, contracts=[contract])  # January finalized: 400.00 of seats paid from the credit
+    invoice_run(as_of=feb5, contracts=[contract])  # January finalized: February's 400.00 of seats from the credit
     expired = balances_expire_due(as_of=feb5)
-    # 500 - 400 drawn = 100 left, expired; a second run finds nothing to do.
-    assert [(e.balance_id, e.kind, e.amount) for e in expired] == [(credit.pk, EntryKind.EXPIRY, D(-100))]
+    # 1,000 - 400 (opening) - 400 (January's invoice) = 200 left, expired; a second run finds nothing to do.
+    assert [(e.balance_id, e.kind, e.amount) for e in expired] == [(credit.pk, EntryKind.EXPIRY, D(-200))]
     assert balances_expire_due(as_of=at("2026-02-06T00:00:00")) == []
-    assert LedgerEntry.objects.filter(balance=credit).count() == 3  # grant, draw-down, expiry
+    assert LedgerEntry.objects.filter(balance=credit).count() == 4  # grant, two draw-downs, expiry
 
 
 def test_the_expiry_schedule_is_in_the_database_for_beat():
@@ -193,6 +215,11 @@ def test_the_expiry_schedule_is_in_the_database_for_beat():
 
 
 def test_deleting_a_clock_deletes_its_simulated_customers_while_nothing_is_frozen(contract, on_clock):
+    # Seats would be billed in advance on an opening invoice, final at once: with none (usage only), January's
+    # invoice is the only one, and a draft until its grace is over.
+    seat = contract.subscription_changes.get().product
+    contract_services.subscription_change(contract=contract, product=seat, quantity=D(0), effective_date=START.date(),
+                                          actor=None)  # fmt: skip
     sent = {"transaction_id": "d1", "customer": "acme", "event_type": "credits.used", "properties": {"credits": 1}}
     usage_events_ingest(events=[sent], received_at=START)
     billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-02-02T00:00:00"), actor=None)
@@ -211,8 +238,8 @@ def test_deleting_a_clock_with_a_finalized_invoice_is_refused_and_deletes_nothin
     with pytest.raises(Exception) as refused:
         billing_clocks.test_clock_delete(test_clock=on_clock, actor=None)
     assert refused.value.code == "clock_has_frozen_records"
-    assert "1 finalized invoice(s)" in refused.value.message
-    assert (TestClock.objects.count(), Customer.objects.count(), Invoice.objects.count()) == (1, 1, 1)
+    assert "2 finalized invoice(s)" in refused.value.message  # the opening invoice and January's
+    assert (TestClock.objects.count(), Customer.objects.count(), Invoice.objects.count()) == (1, 1, 2)
 
 
 def test_a_customer_with_a_finalized_invoice_cannot_join_a_clock(contract):
@@ -233,8 +260,29 @@ def test_simulated_invoices_are_numbered_in_their_own_series(contract, on_clock)
     contract_services.contract_activate(contract=real_contract, actor=None)
     billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-02-05T00:00:00"), actor=None)
     invoice_run(as_of=at("2026-02-05T00:00:00"))
-    numbers = dict(Invoice.objects.values_list("customer__external_id", "number"))
-    assert numbers == {"acme": "TEST-INV-2026-000001", "real": "INV-2026-000001"}
+    numbers = {(i.customer.external_id, i.kind): i.number for i in Invoice.objects.select_related("customer")}
+    assert numbers == {  # each: the opening invoice, then January's
+        ("acme", "opening"): "TEST-INV-2026-000001",
+        ("acme", "period"): "TEST-INV-2026-000002",
+        ("real", "opening"): "INV-2026-000001",
+        ("real", "period"): "INV-2026-000002",
+    }
+
+
+def wait_until_unlocked(test_clock, timeout: float = 10.0) -> None:
+    """Until no session holds the clock's advisory lock (a closed connection's backend ends a moment later)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s"
+                " AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                [clocks._LOCK_NAMESPACE, test_clock.pk],
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            assert time.monotonic() < deadline, "the closed connection's advisory lock was never freed"
+            time.sleep(0.05)
 
 
 def test_a_clock_advancing_elsewhere_is_refused_and_one_left_advancing_by_a_crash_moves_on(contract, on_clock):
@@ -247,10 +295,13 @@ def test_a_clock_advancing_elsewhere_is_refused_and_one_left_advancing_by_a_cras
             billing_clocks.test_clock_delete(test_clock=on_clock, actor=None)
         assert refused.value.code == "clock_advancing"
     assert Invoice.objects.count() == 0
-    # A process that died mid-advance left the status behind; its lock went with its connection.
+    # A process that died mid-advance left the status behind; its lock went with its connection (the server
+    # frees it once it has seen the disconnection: waited for, not to race it).
+    wait_until_unlocked(on_clock)
     TestClock.objects.filter(pk=on_clock.pk).update(status=TestClockStatus.ADVANCING)
     moved = billing_clocks.test_clock_advance(test_clock=on_clock, frozen_time=at("2026-02-05T00:00:00"), actor=None)
-    assert (moved.status, Invoice.objects.get().status) == ("ready", "finalized")
+    statuses = list(Invoice.objects.order_by("pk").values_list("kind", "status"))
+    assert (moved.status, statuses) == ("ready", [("opening", "finalized"), ("period", "finalized")])
 
 
 def test_the_expiry_task_expires_what_is_due_as_of_the_project_clock(contract):
@@ -260,12 +311,13 @@ def test_the_expiry_task_expires_what_is_due_as_of_the_project_clock(contract):
         contract=contract, kind="credit", amount=D(1000), starts_on=dt.date(2026, 1, 1),
         expires_on=dt.date(2026, 2, 1), as_of=START, actor=None,
     )  # fmt: skip
-    invoice_run(as_of=at("2026-02-02T00:00:00"), contracts=[contract])  # January computed, a draft in its grace
+    # The opening invoice is final (January's 400.00 of seats drawn); January's is a draft in its grace.
+    invoice_run(as_of=at("2026-02-02T00:00:00"), contracts=[contract])
     with clock.frozen_at(at("2026-02-02T00:00:00")):
         assert expire_balances.delay().get() == 0  # January's invoice may still draw on it
-    invoice_run(as_of=at("2026-02-05T00:00:00"), contracts=[contract])  # final: 400.00 of seats drawn
+    invoice_run(as_of=at("2026-02-05T00:00:00"), contracts=[contract])  # final: February's 400.00 of seats drawn
     with clock.frozen_at(at("2026-02-05T00:00:00")):
         assert expire_balances.delay().get() == 1
-    # 1,000 - 400 = 600 expired, as of the project clock's time.
+    # 1,000 - 400 - 400 = 200 expired, as of the project clock's time.
     expiry = LedgerEntry.objects.get(kind=EntryKind.EXPIRY, balance=credit)
-    assert (expiry.amount, expiry.effective_at) == (D(-600), at("2026-02-05T00:00:00"))
+    assert (expiry.amount, expiry.effective_at) == (D(-200), at("2026-02-05T00:00:00"))

@@ -45,9 +45,13 @@ def test_create_attach_advance_read_and_list(write_client, contract):
     moved = write_client.post(f"{API}/{made['id']}/advance", {"frozen_time": "2026-02-04T00:00:00Z"}, format="json")
     assert moved.status_code == 200, moved.json()
     assert (moved.json()["frozen_time"], moved.json()["status"]) == ("2026-02-04T00:00:00Z", "ready")
-    # January ended on the clock and its grace is over: finalized, 10 x 40 = 400.00.
-    invoice = write_client.get("/api/v1/invoices?customer=acme").json()["results"][0]
-    assert (invoice["period_start"], invoice["status"], invoice["total"]) == ("2026-01-01", "finalized", "400.00")
+    # January ended on the clock and its grace is over: finalized. Its seats were billed on the opening invoice;
+    # January's bills February's in advance: 10 x 40 = 400.00 (no usage). Listed newest first.
+    invoices = write_client.get("/api/v1/invoices?customer=acme").json()["results"]
+    assert [(i["kind"], i["period_start"], i["status"], i["total"]) for i in invoices] == [
+        ("period", "2026-01-01", "finalized", "400.00"),
+        ("opening", "2026-01-01", "finalized", "400.00"),
+    ]
     assert write_client.get(f"{API}/{made['id']}").json()["frozen_time"] == "2026-02-04T00:00:00Z"
     listed = write_client.get(API).json()
     assert (listed["count"], listed["results"][0]["id"]) == (1, made["id"])
@@ -172,7 +176,11 @@ def test_the_admin_creates_advances_and_refuses_to_delete_a_billed_clock(admin_c
     )
     assert moved.status_code == 302
     assert [str(m) for m in get_messages(moved.wsgi_request)][-1] == "Advanced demo to 2026-02-05 00:00 UTC."
-    assert Invoice.objects.get().status == "finalized"
+    # The opening invoice (January's seats in advance) and January's.
+    assert list(Invoice.objects.order_by("pk").values_list("kind", "status")) == [
+        ("opening", "finalized"),
+        ("period", "finalized"),
+    ]
     refused = admin_client_.post(reverse("admin:contracts_testclock_delete_clock", args=[made.pk]), {})
     assert refused.status_code == 302
     assert [str(m) for m in get_messages(refused.wsgi_request)][-1].startswith("Nothing deleted: the clock's customers")

@@ -44,9 +44,9 @@ def test_a_runs_page_shows_its_failures_timings_and_invoices(admin_client, contr
     broken = broken_contract()
     run = invoice_run(as_of=AS_OF)
     page = html.unescape(admin_client.get(reverse("admin:billing_invoicerun_change", args=[run.pk])).content.decode())
-    assert "Failures (1)" in page
+    assert "Failures (2)" in page  # the broken contract's opening invoice, then its January
     assert f"contract {broken.pk}" in page and "no_price_version" in page
-    assert "Invoices finalized (3)" in page
+    assert "Invoices finalized (4)" in page  # the opening invoice (January in advance), January to March
     for invoice in Invoice.objects.filter(contract=contract):
         assert reverse("admin:billing_invoice_change", args=[invoice.pk]) in page
     assert "2 / 2" in page  # contracts done
@@ -65,7 +65,8 @@ def test_start_asks_for_confirmation_then_starts_a_run(admin_client, contract, d
         "admin:billing_invoicerun_change", args=[run.pk]
     )
     run.refresh_from_db()
-    assert (run.as_of, run.status, run.contracts_done, run.invoices_made) == (AS_OF, "finished", 1, 3)
+    # The opening invoice, then January to March.
+    assert (run.as_of, run.status, run.contracts_done, run.invoices_made) == (AS_OF, "finished", 1, 4)
     assert run.started_by.username == "admin"
 
 

@@ -28,6 +28,8 @@ from tests.billing.support import T0
 
 pytestmark = pytest.mark.django_db
 AS_OF = dt.datetime(2026, 4, 10, tzinfo=dt.UTC)  # January to March are over and past their grace
+# Each contract below started on 1 January with seats: as of AS_OF a run issues its opening invoice (January's
+# seats in advance) and closes January, February and March: four invoices a contract.
 
 
 def more_contracts(contract, seats: list[int]) -> list:
@@ -66,7 +68,9 @@ def broken_contract() -> object:
 
 
 def no_duplicates() -> None:
-    assert not Invoice.objects.values("contract", "period_start").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    # One invoice per contract, kind and period (a contract's opening and first period invoices share a start).
+    per_period = Invoice.objects.values("contract", "kind", "period_start").annotate(n=Count("pk"))
+    assert not per_period.filter(n__gt=1).exists()
 
 
 def test_a_distributed_run_records_its_progress_and_finishes(contract, django_capture_on_commit_callbacks):
@@ -76,9 +80,10 @@ def test_a_distributed_run_records_its_progress_and_finishes(contract, django_ca
     run.refresh_from_db()
     assert (run.status, run.contracts_total, run.contracts_done) == ("finished", 5, 5)
     assert (run.chunks_total, run.chunks_done) == (3, 3)
-    assert (run.invoices_created, run.invoices_made, run.failures) == (15, 15, [])
+    assert (run.invoices_created, run.invoices_made, run.failures) == (20, 20, [])  # 5 contracts x 4
     assert run.started_at <= run.finished_at
     assert set(InvoiceRunChunk.objects.filter(run=run).values_list("status", "position")) == {("done", 2), ("done", 1)}
+    # March's seats were billed in advance in February, no usage: each March invoice bills April's n x 40.00.
     totals = sorted(Invoice.objects.filter(period_start=dt.date(2026, 3, 1)).values_list("total", flat=True))
     assert totals == [D("40.00"), D("80.00"), D("120.00"), D("160.00"), D("400.00")]
     # The next run has nothing left to make: it counts the contracts, makes and finalizes nothing.
@@ -100,11 +105,14 @@ def test_a_failing_contract_is_recorded_and_the_others_go_on(contract, django_ca
         run = invoice_run_start(as_of=AS_OF, contracts=[contracts[0], broken, contracts[1]], chunk_size=3)
     run.refresh_from_db()
     assert run.status == "finished"  # the chunk ended; the failure is the contract's, not the run's
-    assert run.contracts_done == 3 and run.invoices_made == 6
-    assert [(f["contract"], f["code"]) for f in run.failures] == [(broken.pk, "no_price_version")]
-    assert "no version in effect" in run.failures[0]["message"]
+    assert run.contracts_done == 3 and run.invoices_made == 8  # 2 contracts x 4; the broken one has no seats
+    # Its opening invoice cannot be priced (whether it bills anything ahead), nor can its January.
+    assert [(f["contract"], f["code"], f["message"]) for f in run.failures] == [
+        (broken.pk, "no_price_version", "opening invoice: late has no version in effect on 2026-01-01"),
+        (broken.pk, "no_price_version", "late has no version in effect on 2026-01-01"),
+    ]
     assert not Invoice.objects.filter(contract=broken).exists()
-    assert Invoice.objects.filter(contract__in=contracts, status="finalized").count() == 6
+    assert Invoice.objects.filter(contract__in=contracts, status="finalized").count() == 8
 
 
 class WorkerKilled(BaseException):
@@ -131,14 +139,15 @@ def test_a_chunk_that_died_is_picked_up_by_the_sweeper_and_counts_nothing_twice(
         invoice_run_chunk_close(chunk_id=chunk.pk, on_contract=crash_after(2))
     chunk.refresh_from_db()
     run.refresh_from_db()
+    # The chunk issued its four opening invoices before closing any period, then two contracts' three periods.
     assert (chunk.status, chunk.position, run.status, run.contracts_done, run.invoices_made) == (
         "running",
         2,
         "running",
         2,
-        6,
+        10,
     )
-    assert Invoice.objects.count() == 6  # half the chunk's contracts have their invoices
+    assert Invoice.objects.count() == 10  # 4 opening invoices, and half the chunk's contracts' periods (2 x 3)
     # A second delivery while the chunk still beats does nothing; the sweeper leaves a fresh one alone too.
     assert invoice_run_chunk_close(chunk_id=chunk.pk) is None
     assert invoice_runs_sweep(now=chunk.heartbeat_at + STALE_AFTER / 2) == []
@@ -147,8 +156,8 @@ def test_a_chunk_that_died_is_picked_up_by_the_sweeper_and_counts_nothing_twice(
     chunk.refresh_from_db()
     run.refresh_from_db()
     assert (chunk.status, chunk.position, chunk.attempts) == ("done", 4, 2)
-    assert (run.status, run.contracts_done, run.invoices_created, run.invoices_made) == ("finished", 4, 12, 12)
-    assert Invoice.objects.count() == 12
+    assert (run.status, run.contracts_done, run.invoices_created, run.invoices_made) == ("finished", 4, 16, 16)
+    assert Invoice.objects.count() == 16  # 4 contracts x 4
     no_duplicates()
 
 
@@ -157,13 +166,13 @@ def test_a_new_run_after_a_crash_finishes_what_is_missing(contract):
     crashed = invoice_run_create(as_of=AS_OF, contracts=contracts)
     with pytest.raises(WorkerKilled):
         invoice_run_chunk_close(chunk_id=crashed.chunks.get().pk, on_contract=crash_after(3))
-    assert Invoice.objects.count() == 9
-    run = invoice_run(as_of=AS_OF, contracts=contracts)
+    assert Invoice.objects.count() == 13  # 4 opening invoices, then three contracts' three periods
+    run = invoice_run(as_of=AS_OF, contracts=contracts)  # the last contract's three periods
     assert (run.status, run.contracts_done, run.invoices_created, run.invoices_made) == ("finished", 4, 3, 3)
-    assert Invoice.objects.filter(status="finalized").count() == 12
+    assert Invoice.objects.filter(status="finalized").count() == 16
     no_duplicates()
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
-    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 13)]  # gapless across the crash
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 17)]  # gapless across the crash
 
 
 def test_a_failed_chunk_fails_the_run_and_a_resume_finishes_it(contract, django_capture_on_commit_callbacks):
@@ -185,7 +194,7 @@ def test_a_failed_chunk_fails_the_run_and_a_resume_finishes_it(contract, django_
     with django_capture_on_commit_callbacks(execute=True):
         assert invoice_run_resume(run=run, now=AS_OF) == [second.pk]
     run.refresh_from_db()
-    assert (run.status, run.chunks_done, run.contracts_done, run.invoices_made) == ("finished", 2, 2, 6)
+    assert (run.status, run.chunks_done, run.contracts_done, run.invoices_made) == ("finished", 2, 2, 8)
     no_duplicates()
 
 
@@ -201,7 +210,8 @@ def test_the_command_can_run_through_the_workers(contract, capsys):
     call_command("close_periods", "--as-of", "2026-03-15T00:00:00Z", "--workers", "--chunk-size", "2")
     out = capsys.readouterr().out
     assert "3 contracts in 2 chunks queued" in out
-    assert "finished: 3/3 contracts, 6 invoices made, 6 invoices finalized, 0 failures" in out
+    # Each contract: its opening invoice, January and February.
+    assert "finished: 3/3 contracts, 9 invoices made, 9 invoices finalized, 0 failures" in out
 
 
 def test_lost_messages_are_queued_again_only_once_the_run_has_stopped_moving(
@@ -217,4 +227,4 @@ def test_lost_messages_are_queued_again_only_once_the_run_has_stopped_moving(
         queued = invoice_runs_sweep(now=run.updated_at + STALE_AFTER * 2)
     assert len(queued) == 1
     run.refresh_from_db()
-    assert (run.status, run.contracts_done, run.chunks_done, run.invoices_made) == ("finished", 3, 2, 9)
+    assert (run.status, run.contracts_done, run.chunks_done, run.invoices_made) == ("finished", 3, 2, 12)

@@ -23,6 +23,7 @@ from billing.services.taxes import tax_rate_create
 from billing.webhooks.models import WebhookDelivery, WebhookEvent
 from billing.webhooks.services import webhook_endpoint_create
 from catalog.models import Product
+from catalog.services import rate_cards
 from contracts.models import Customer, LedgerEntry
 from contracts.services import balances
 from contracts.services import contracts as svc
@@ -45,7 +46,8 @@ def send(customer: str, credits: int, *, at: dt.datetime, received: dt.datetime,
 @pytest.fixture
 def mixed(contract, settings):
     """Seven contracts from 1 October on the fixture's card, each with something of its own, October closed;
-    then what happens in November: a late October event, a prorated change billed at once, a new commitment."""
+    then what happens in November: a late October event, a prorated change billed at once and a downgrade
+    left to the period invoice, a new commitment."""
     settings.REVOPS_WEBHOOK_ALLOW_HTTP = True
     webhook_endpoint_create(url="http://127.0.0.1:9/hooks", description="CRM", as_of=OCTOBER_CLOSE, actor=None)
     tax_rate_create(name="CA sales tax", rate_percent=D("7.25"), region="US-CA", effective_from=dt.date(2026, 1, 1),
@@ -80,7 +82,7 @@ def mixed(contract, settings):
         expires_on=dt.date(2027, 1, 1), as_of=OCTOBER_CLOSE, actor=None, name="goodwill",
     )  # fmt: skip
     october = invoice_run(as_of=OCTOBER_CLOSE, contracts=made.values())
-    assert (october.invoices_made, october.failures) == (7, [])
+    assert (october.invoices_made, october.failures) == (14, [])  # 7 opening invoices, then 7 for October
     # November: an October event arrives late, a change is billed at once, a commitment starts.
     late = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
     send("plain", 5000, at=late, received=dt.datetime(2026, 11, 6, tzinfo=dt.UTC), key="plain-late")
@@ -88,6 +90,14 @@ def mixed(contract, settings):
         contract=made["prorated"], product=seat, quantity=D(20), effective_date=dt.date(2026, 11, 16), actor=None,
         as_of=dt.datetime(2026, 11, 16, 10, tzinfo=dt.UTC),
     )  # fmt: skip
+    # 8 seats, billed ahead on October's invoice (320.00); 20 from 16 November billed at once: 8 x 40 x 15/30 +
+    # 20 x 40 x 15/30 - 320.00 = 240.00. Then down to 14 from 26 November: a credit, not billed at once but on
+    # November's invoice, which settles November against both invoices (so it shows what the off-cycle billed).
+    svc.subscription_change(
+        contract=made["prorated"], product=seat, quantity=D(14), effective_date=dt.date(2026, 11, 26), actor=None,
+        as_of=dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC),
+    )  # fmt: skip
+    assert Invoice.objects.filter(contract=made["prorated"], kind="off_cycle").count() == 1
     balances.balance_grant(
         contract=made["committed"], kind="commit", amount=D(300), starts_on=dt.date(2026, 11, 1),
         expires_on=dt.date(2027, 11, 1), as_of=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), actor=None, name="annual",
@@ -156,10 +166,17 @@ def test_closing_together_stores_what_closing_each_alone_stores(mixed):
     assert {LineKind.COMMIT_PURCHASE, LineKind.COMMIT} <= set(kinds["committed"])
     assert LineKind.CREDIT in kinds["credited"]
     assert LineKind.BILLED_OFF_CYCLE in kinds["prorated"]
+    # November as it turned out: 8 x 40 x 15/30 = 160.00, 20 x 40 x 10/30 = 266.67, 14 x 40 x 5/30 = 93.33
+    # (520.00), less 320.00 billed ahead and 240.00 billed at once; then December's 14 seats ahead: 560.00.
+    fees = [(line[1], line[7]) for line in together["prorated"]["lines"] if line[2] == "seat"]
+    assert fees == [
+        ("subscription", D("160.00")), ("subscription", D("266.67")), ("subscription", D("93.33")),
+        ("billed_in_advance", D("-320.00")), ("billed_off_cycle", D("-240.00")), ("subscription", D("560.00")),
+    ]  # fmt: skip
     assert together["committed"]["drawn"] and together["credited"]["drawn"]
     assert all(found["schedule"] and len(found["events"]) == 1 for found in together.values())
-    # October's seven, the off-cycle invoice and November's seven, each delivered to the endpoint.
-    assert WebhookDelivery.objects.filter(event__type="invoice.finalized").count() == 15
+    # The seven opening invoices, October's seven, the off-cycle invoice and November's seven, each delivered.
+    assert WebhookDelivery.objects.filter(event__type="invoice.finalized").count() == 22
     # Written together, with the run's own bookkeeping included: under half the statements of one by one.
     assert len(queries) < len(alone_queries) / 2
 
@@ -186,20 +203,36 @@ def test_a_draft_in_its_grace_is_computed_and_recomputed_together(mixed):
     assert numbers == sorted(numbers) and len(set(numbers)) == 7
 
 
-def test_a_contract_that_cannot_be_finalized_keeps_nothing_and_the_others_go_on(mixed):
-    prorated = next(c for c in mixed if c.customer.external_id == "prorated")
-    seat = Product.objects.get(code="seat")
-    # Up to 60 seats for a day, billed at once, then down to none (credited on the period invoice): the period
-    # invoice would credit more than it charges, and an invoice total below zero is refused.
-    for day, quantity in ((17, 60), (18, 0)):
-        svc.subscription_change(
-            contract=prorated, product=seat, quantity=D(quantity), effective_date=dt.date(2026, 11, day), actor=None,
-            as_of=dt.datetime(2026, 11, day, 10, tzinfo=dt.UTC),
-        )  # fmt: skip
-    run = invoice_run(as_of=NOVEMBER_CLOSE, contracts=mixed)
-    assert (run.contracts_done, run.invoices_created, run.invoices_made) == (7, 6, 6)
-    assert [(f["contract"], f["code"]) for f in run.failures] == [(prorated.pk, "negative")]
-    assert not Invoice.objects.filter(contract=prorated, kind="period", period_start=NOVEMBER.start).exists()
+def unpriced_from_november() -> object:
+    """A contract from 1 November whose card has no version in effect before December: November, its one
+    period to close, cannot be priced."""
+    late = rate_cards.rate_card_create(code="late", name="Late", currency="USD", actor=None)
+    version = rate_cards.rate_card_version_create(rate_card=late, effective_from=dt.date(2026, 12, 1), actor=None)
+    rate_cards.price_set(
+        version=version, product=Product.objects.get(code="seat"), values={"model": "per_unit", "unit_price": D(1)},
+        actor=None,
+    )  # fmt: skip
+    rate_cards.rate_card_version_activate(version=version, actor=None, as_of=OCTOBER_CLOSE)
+    customer = Customer.objects.create(external_id="unpriced", name="Unpriced", currency="USD")
+    contract = svc.contract_create(
+        customer=customer, rate_card=late, start_date=NOVEMBER.start, actor=None,
+        subscriptions=[(Product.objects.get(code="seat"), D(3))],
+    )  # fmt: skip
+    return svc.contract_activate(contract=contract, actor=None)
+
+
+def test_a_contract_that_cannot_be_invoiced_keeps_nothing_and_the_others_go_on(mixed):
+    unpriced = unpriced_from_november()
+    contracts = [*mixed[:3], unpriced, *mixed[3:]]  # in the middle of the batch
+    run = invoice_run(as_of=NOVEMBER_CLOSE, contracts=contracts)
+    assert (run.contracts_done, run.invoices_created, run.invoices_made) == (8, 7, 7)
+    # Its opening invoice (November's seats in advance) cannot be priced, nor can November's close in the batch.
+    assert [(f["contract"], f["code"]) for f in run.failures] == [
+        (unpriced.pk, "no_price_version"),
+        (unpriced.pk, "no_price_version"),
+    ]
+    assert not Invoice.objects.filter(contract=unpriced).exists()
+    assert Invoice.objects.filter(contract__in=mixed, kind="period", period_start=NOVEMBER.start).count() == 7
     numbers = sorted(Invoice.objects.exclude(number=None).values_list("number", flat=True))
     assert numbers == [f"INV-2026-{n:06d}" for n in range(1, len(numbers) + 1)]  # nothing taken for it
 
@@ -207,7 +240,8 @@ def test_a_contract_that_cannot_be_finalized_keeps_nothing_and_the_others_go_on(
 def test_several_periods_go_one_by_one_and_single_ones_together_in_one_run(contract, mixed):
     # The fixture's own contract started in January: eleven periods to close, each building on the one before.
     run = invoice_run(as_of=NOVEMBER_CLOSE, contracts=[contract, *mixed])
-    assert (run.contracts_done, run.invoices_created, run.invoices_made, run.failures) == (8, 18, 18, [])
+    # The fixture's contract: its opening invoice and January to November (12); the others' November (7).
+    assert (run.contracts_done, run.invoices_created, run.invoices_made, run.failures) == (8, 19, 19, [])
     numbers = list(Invoice.objects.exclude(number=None).order_by("number").values_list("number", flat=True))
     assert numbers == [f"INV-2026-{n:06d}" for n in range(1, len(numbers) + 1)]  # gapless, both ways
     assert InvoiceRun.objects.get(pk=run.pk).status == "finished"

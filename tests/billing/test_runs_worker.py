@@ -59,9 +59,9 @@ def twin_contracts(contract, prefix: str) -> list:
 def invoices_of(contracts) -> list[tuple]:
     rows = []
     for index, contract in enumerate(contracts):
-        for invoice in Invoice.objects.filter(contract=contract).order_by("period_start"):
+        for invoice in Invoice.objects.filter(contract=contract).order_by("period_start", "kind"):
             lines = [(line.kind, line.description, line.quantity, line.amount) for line in invoice.lines.all()]
-            rows.append((index, invoice.period_start, invoice.status, invoice.total, lines))
+            rows.append((index, invoice.kind, invoice.period_start, invoice.status, invoice.total, lines))
     return rows
 
 
@@ -86,7 +86,8 @@ def test_a_run_through_a_real_worker_makes_the_same_invoices_as_the_in_process_r
     there = twin_contracts(contract, "there")
 
     local = invoice_run(as_of=AS_OF, contracts=here)  # in-process, PDFs too (no broker)
-    assert (local.status, local.invoices_made, local.failures) == ("finished", 9, [])
+    # 3 contracts: the opening invoice, then January to March.
+    assert (local.status, local.invoices_made, local.failures) == ("finished", 12, [])
 
     with tasks_on_the_broker(client):
         run = invoice_run_start(as_of=AS_OF, contracts=there, chunk_size=2)
@@ -97,9 +98,10 @@ def test_a_run_through_a_real_worker_makes_the_same_invoices_as_the_in_process_r
         run = InvoiceRun.objects.get(pk=run.pk)
     assert worker.poll() is None, worker.stdout.read().decode()
     assert (run.status, run.contracts_done, run.chunks_done) == ("finished", 3, 2)
-    assert (run.invoices_created, run.invoices_made, run.failures) == (9, 9, [])
+    assert (run.invoices_created, run.invoices_made, run.failures) == (12, 12, [])
 
     assert invoices_of(there) == invoices_of(here)
     march = Invoice.objects.get(contract=there[2], period_start=dt.date(2026, 3, 1))
-    # 12 seats at 40, and 120,000 credits less 1,000 included at 0.01
+    # March's seats were billed in advance in February: March's 120,000 credits less 1,000 included at 0.01,
+    # and April's 12 seats at 40 in advance.
     assert march.total == D("480.00") + D("1190.00")
