@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Sum
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from contracts.models import Balance, Contract, ContractStatus, EntryKind, LedgerEntry
 from contracts.selectors import contract_period
 from contracts.services.balances import balance_expire
@@ -33,7 +33,8 @@ def _may_still_be_drawn(balance: Balance) -> bool:
         return False
     period = contract_period(contract, last_day)
     return (
-        not Invoice.objects.filter(contract=contract, period_start=period.start)
+        # The period's own invoice: an opening or off-cycle one of the same period does not end its drawing.
+        not Invoice.objects.filter(contract=contract, kind=InvoiceKind.PERIOD, period_start=period.start)
         .exclude(status=InvoiceStatus.DRAFT)
         .exists()
     )

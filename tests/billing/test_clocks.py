@@ -63,6 +63,7 @@ def test_the_steps_are_period_ends_their_grace_and_expiries_in_order(contract, o
     )  # fmt: skip
     steps = billing_clocks.advance_steps([contract], after=START, until=at("2026-02-10T00:00:00"))
     assert steps == [
+        START,  # acme has started with no invoice: its opening invoice, at the clock's time
         at("2026-01-20T00:00:00"),  # the credit's expiry
         at("2026-02-01T00:00:00"),  # January ends: computed
         at("2026-02-04T00:00:00"),  # grace over: finalized
