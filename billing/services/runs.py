@@ -243,26 +243,34 @@ def invoice_run_chunk_close(
 
 
 def _open(run: InvoiceRun, contracts: list[Contract], existing: dict) -> None:
-    """Issue the opening invoices due (contracts that have started and have none): each in its own transaction
-    with the run's counters, before the chunk's periods are closed (their invoices count what it billed)."""
+    """Issue the opening invoices due (contracts that have started and have none), before the chunk's periods
+    are closed (their invoices count what it billed)."""
     opened = set(
         Invoice.objects.filter(contract__in=contracts, kind=InvoiceKind.OPENING).values_list("contract_id", flat=True)
     )
-    for contract in contracts:
-        if not opening_due(
-            contract, run.as_of, invoiced=set(existing.get(contract.pk, {})), opened=contract.pk in opened
-        ):
-            continue
-        try:
-            with transaction.atomic():
-                issued = invoice_opening_issue(contract=contract, as_of=run.as_of, actor=run.started_by)
-                if issued is not None:
-                    InvoiceRun.objects.filter(pk=run.pk).update(
-                        invoices_created=F("invoices_created") + 1, invoices_made=F("invoices_made") + 1
-                    )
-        except DomainError as exc:
-            failure = {"contract": contract.pk, "code": exc.code, "message": f"opening invoice: {exc.message}"}
-            InvoiceRun.objects.filter(pk=run.pk).update(failures=_append([failure]))
+    due = [
+        contract
+        for contract in contracts
+        if opening_due(contract, run.as_of, invoiced=set(existing.get(contract.pk, {})), opened=contract.pk in opened)
+    ]
+    with contracts_prefetched(due):  # terms, schedules and prices read once for them all
+        for contract in due:
+            _open_one(run, contract)
+
+
+def _open_one(run: InvoiceRun, contract: Contract) -> None:
+    """One opening invoice and the run's counters in one transaction; a contract that cannot be billed is named
+    on the run."""
+    try:
+        with transaction.atomic():
+            issued = invoice_opening_issue(contract=contract, as_of=run.as_of, actor=run.started_by)
+            if issued is not None:
+                InvoiceRun.objects.filter(pk=run.pk).update(
+                    invoices_created=F("invoices_created") + 1, invoices_made=F("invoices_made") + 1
+                )
+    except DomainError as exc:
+        failure = {"contract": contract.pk, "code": exc.code, "message": f"opening invoice: {exc.message}"}
+        InvoiceRun.objects.filter(pk=run.pk).update(failures=_append([failure]))
 
 
 def _due(contract: Contract, as_of: dt.datetime, existing: dict) -> list[Work]:
