@@ -90,8 +90,8 @@ class InvoiceLineInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(UpcomingInvoicePageMixin, ActionPagesMixin, ServiceAdmin):
-    list_display = ["number_", "customer", "period", "status", "overdue", "total_", "currency", "due_date"]
-    list_filter = ["status", "currency"]
+    list_display = ["number_", "customer", "kind", "period", "status", "overdue", "total_", "currency", "due_date"]
+    list_filter = ["status", "kind", "currency"]
     search_fields = ["number", "customer__name", "customer__external_id"]
     list_select_related = ["customer__test_clock"]
     fieldsets = [

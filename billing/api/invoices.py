@@ -180,6 +180,9 @@ class InvoiceListFilter(serializers.Serializer):
     customer = serializers.CharField(required=False, help_text="the customer's external id")
     status = invoice_status(required=False)
     contract = serializers.IntegerField(required=False, min_value=1, help_text="the contract's id")
+    kind = NamedChoiceField(
+        enum_name="InvoiceKind", choices=InvoiceKind.choices, required=False, help_text="period, opening or off_cycle"
+    )
 
 
 class ContractInvoiceComputeInput(StrictInput):
@@ -217,7 +220,7 @@ def _detail(pk: int) -> dict[str, Any]:
 
 
 class InvoiceListApi(ApiView):
-    """Invoices, newest period first; filter by customer, status or contract."""
+    """Invoices, newest period first; filter by customer, status, contract or kind."""
 
     pagination_class = Pagination
 
@@ -238,6 +241,8 @@ class InvoiceListApi(ApiView):
             invoices = invoices.filter(status=wanted["status"])
         if "contract" in wanted:
             invoices = invoices.filter(contract_id=wanted["contract"])
+        if "kind" in wanted:
+            invoices = invoices.filter(kind=wanted["kind"])
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(invoices, request, view=self)
         return paginator.get_paginated_response(InvoiceOutput(page, many=True).data)

@@ -336,3 +336,16 @@ def test_a_test_clock_made_at_the_start_dates_the_opening_invoice_at_the_start(c
         test_clock=test_clock, frozen_time=dt.datetime(2026, 10, 20, tzinfo=dt.UTC), actor=None
     )
     assert invoice(contract, InvoiceKind.OPENING).finalized_at == start  # not at the advance's end (20 October)
+
+
+def test_finance_finds_opening_invoices_by_kind_in_the_api_and_the_admin(catalog, staff_client):
+    contract = signed(catalog, [("seat", 10)])
+    close(contract, OPENING_RUN, OCT_CLOSE)
+    listed = staff_client.get("/api/v1/invoices", {"kind": "opening"}).json()["results"]
+    assert [(i["kind"], i["number"], i["total"]) for i in listed] == [("opening", "INV-2026-000001", "400.00")]
+    periods = staff_client.get("/api/v1/invoices", {"kind": "period"}).json()["results"]
+    assert [i["number"] for i in periods] == ["INV-2026-000002"]
+    refused = staff_client.get("/api/v1/invoices", {"kind": "yearly"})
+    assert refused.status_code == 400 and "kind" in str(refused.json())
+    page = staff_client.get("/admin/billing/invoice/", {"kind__exact": "opening"}).content.decode()
+    assert "INV-2026-000001" in page and "INV-2026-000002" not in page
