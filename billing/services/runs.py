@@ -216,8 +216,10 @@ def invoice_run_chunk_close(
             )
         }
         existing = _existing_invoices(todo)
-        _open(run, [contracts[pk] for pk in todo if pk in contracts], existing)
+        not_opened = _open(run, [contracts[pk] for pk in todo if pk in contracts], existing)
         due = {pk: _due(contracts[pk], run.as_of, existing.get(pk, {})) for pk in todo if pk in contracts}
+        for pk in not_opened:  # named on the run already: its periods wait for the next run (they would fail alike)
+            due[pk] = []
         # One period to close (or none): closed together with the others. Several build on each other, and
         # a contract that is not there is reported: both alone.
         alone = {pk for pk in todo if pk not in due or len(due[pk]) > 1}
@@ -242,9 +244,9 @@ def invoice_run_chunk_close(
     return chunk
 
 
-def _open(run: InvoiceRun, contracts: list[Contract], existing: dict) -> None:
+def _open(run: InvoiceRun, contracts: list[Contract], existing: dict) -> set[int]:
     """Issue the opening invoices due (contracts that have started and have none), before the chunk's periods
-    are closed (their invoices count what it billed)."""
+    are closed (their invoices count what it billed). Returns the contracts whose opening invoice failed."""
     opened = set(
         Invoice.objects.filter(contract__in=contracts, kind=InvoiceKind.OPENING).values_list("contract_id", flat=True)
     )
@@ -254,13 +256,12 @@ def _open(run: InvoiceRun, contracts: list[Contract], existing: dict) -> None:
         if opening_due(contract, run.as_of, invoiced=set(existing.get(contract.pk, {})), opened=contract.pk in opened)
     ]
     with contracts_prefetched(due):  # terms, schedules and prices read once for them all
-        for contract in due:
-            _open_one(run, contract)
+        return {contract.pk for contract in due if not _open_one(run, contract)}
 
 
-def _open_one(run: InvoiceRun, contract: Contract) -> None:
+def _open_one(run: InvoiceRun, contract: Contract) -> bool:
     """One opening invoice and the run's counters in one transaction; a contract that cannot be billed is named
-    on the run."""
+    on the run (False)."""
     try:
         with transaction.atomic():
             issued = invoice_opening_issue(contract=contract, as_of=run.as_of, actor=run.started_by)
@@ -271,6 +272,8 @@ def _open_one(run: InvoiceRun, contract: Contract) -> None:
     except DomainError as exc:
         failure = {"contract": contract.pk, "code": exc.code, "message": f"opening invoice: {exc.message}"}
         InvoiceRun.objects.filter(pk=run.pk).update(failures=_append([failure]))
+        return False
+    return True
 
 
 def _due(contract: Contract, as_of: dt.datetime, existing: dict) -> list[Work]:

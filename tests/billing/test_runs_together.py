@@ -203,35 +203,38 @@ def test_a_draft_in_its_grace_is_computed_and_recomputed_together(mixed):
     assert numbers == sorted(numbers) and len(set(numbers)) == 7
 
 
-def unpriced_from_november() -> object:
-    """A contract from 1 November whose card has no version in effect before December: November, its one
-    period to close, cannot be priced."""
+def unpriced_from_december() -> object:
+    """A contract from 1 November whose card prices its seats in November only (December's version prices
+    credits): its opening invoice bills November, and November's close, billing December's seats ahead,
+    cannot price them."""
     late = rate_cards.rate_card_create(code="late", name="Late", currency="USD", actor=None)
-    version = rate_cards.rate_card_version_create(rate_card=late, effective_from=dt.date(2026, 12, 1), actor=None)
+    seat, credits = Product.objects.get(code="seat"), Product.objects.get(code="credits")
+    november = rate_cards.rate_card_version_create(rate_card=late, effective_from=NOVEMBER.start, actor=None)
+    rate_cards.price_set(version=november, product=seat, values={"model": "per_unit", "unit_price": D(1)}, actor=None)
+    rate_cards.rate_card_version_activate(version=november, actor=None, as_of=OCTOBER_CLOSE)
+    december = rate_cards.rate_card_version_create(rate_card=late, effective_from=NOVEMBER.end, actor=None)
+    rate_cards.price_delete(price=december.prices.get(product=seat), actor=None)  # copied from November's
     rate_cards.price_set(
-        version=version, product=Product.objects.get(code="seat"), values={"model": "per_unit", "unit_price": D(1)},
-        actor=None,
-    )  # fmt: skip
-    rate_cards.rate_card_version_activate(version=version, actor=None, as_of=OCTOBER_CLOSE)
+        version=december, product=credits, values={"model": "per_unit", "unit_price": D(1)}, actor=None
+    )
+    rate_cards.rate_card_version_activate(version=december, actor=None, as_of=OCTOBER_CLOSE)
     customer = Customer.objects.create(external_id="unpriced", name="Unpriced", currency="USD")
     contract = svc.contract_create(
         customer=customer, rate_card=late, start_date=NOVEMBER.start, actor=None,
-        subscriptions=[(Product.objects.get(code="seat"), D(3))],
+        subscriptions=[(seat, D(3))],
     )  # fmt: skip
     return svc.contract_activate(contract=contract, actor=None)
 
 
 def test_a_contract_that_cannot_be_invoiced_keeps_nothing_and_the_others_go_on(mixed):
-    unpriced = unpriced_from_november()
+    unpriced = unpriced_from_december()
     contracts = [*mixed[:3], unpriced, *mixed[3:]]  # in the middle of the batch
     run = invoice_run(as_of=NOVEMBER_CLOSE, contracts=contracts)
-    assert (run.contracts_done, run.invoices_created, run.invoices_made) == (8, 7, 7)
-    # Its opening invoice (November's seats in advance) cannot be priced, nor can November's close in the batch.
-    assert [(f["contract"], f["code"]) for f in run.failures] == [
-        (unpriced.pk, "no_price_version"),
-        (unpriced.pk, "no_price_version"),
-    ]
-    assert not Invoice.objects.filter(contract=unpriced).exists()
+    # Its opening invoice (November's 3 seats at 1.00, in advance) is made; its November close, in the batch,
+    # cannot price December's seats: it is named once and leaves nothing (no draft, no number).
+    assert (run.contracts_done, run.invoices_created, run.invoices_made) == (8, 8, 8)
+    assert [(f["contract"], f["code"]) for f in run.failures] == [(unpriced.pk, "unpriced_product")]
+    assert [(i.kind, i.total) for i in Invoice.objects.filter(contract=unpriced)] == [("opening", D("3.00"))]
     assert Invoice.objects.filter(contract__in=mixed, kind="period", period_start=NOVEMBER.start).count() == 7
     numbers = sorted(Invoice.objects.exclude(number=None).values_list("number", flat=True))
     assert numbers == [f"INV-2026-{n:06d}" for n in range(1, len(numbers) + 1)]  # nothing taken for it
