@@ -23,7 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from billing.revenue.models import RevenueEntry
 from billing.revenue.schedules import revenue_entries_of
 from billing.services.invoices import (
@@ -33,10 +33,12 @@ from billing.services.invoices import (
     new_invoice,
     queue_pdfs,
     reference_of,
+    refuse_negative,
     reserve_numbers,
     series_of,
     set_totals,
 )
+from billing.services.opening import OPENING_REASON, opening_drafts
 from billing.webhooks.services import webhook_emit_many
 from contracts.models import Contract
 from contracts.prefetch import batch_for
@@ -51,6 +53,7 @@ class Work:
     period: Period
     finalize: bool  # grace over: finalize; otherwise (re)compute the draft
     invoice_id: int | None = None  # the period's existing draft, if any
+    kind: str = InvoiceKind.PERIOD  # or an opening invoice (always new, always finalized)
 
 
 @dataclass
@@ -86,6 +89,10 @@ def invoices_close_many(works: list[Work], *, as_of: dt.datetime, actor: Abstrac
             results[work.contract.pk] = Result(failure=_failure(work, exc))
             if work.invoice_id is None:
                 unmade.append(invoice.pk)
+            continue
+        if work.kind == InvoiceKind.OPENING and not drafts:  # nothing billed in advance: no opening invoice
+            results[work.contract.pk] = Result()
+            unmade.append(invoice.pk)
             continue
         made.append(_Made(work, invoice, new=work.invoice_id is None, drafts=drafts))
     if unmade:
@@ -125,7 +132,7 @@ def _existing_drafts(works: list[Work], results: dict[int, Result]) -> dict[int,
 def _new_invoices(works: list[Work]) -> dict[int, Invoice]:
     """Drafts for the periods with no invoice yet, one insert (a concurrent run that made one of them makes
     it fail on the one-invoice-per-period constraint: the caller then closes the contracts one by one)."""
-    new = [new_invoice(w.contract, w.period) for w in works if w.invoice_id is None]
+    new = [new_invoice(w.contract, w.period, kind=w.kind) for w in works if w.invoice_id is None]
     Invoice.objects.bulk_create(new)
     return {invoice.contract_id: invoice for invoice in new}
 
@@ -136,10 +143,11 @@ def _compute(work: Work, invoice: Invoice, *, as_of: dt.datetime, actor) -> list
     batch = batch_for(work.contract)
     draws = work.finalize and (batch is None or batch.has_balances(work.contract.pk))
     with transaction.atomic() if draws else contextlib.nullcontext():  # no savepoint when nothing is written
-        drafts = invoice_drafts(
-            work.contract, work.period, draw=draws, as_of=as_of, actor=actor, reference=reference_of(invoice)
-        )
+        make = opening_drafts if work.kind == InvoiceKind.OPENING else invoice_drafts
+        drafts = make(work.contract, work.period, draw=draws, as_of=as_of, actor=actor, reference=reference_of(invoice))
         set_totals(invoice, drafts, as_of=as_of)
+        if work.kind == InvoiceKind.OPENING:
+            refuse_negative(invoice)
     return drafts
 
 
@@ -156,7 +164,8 @@ def _store(made: list[_Made], *, as_of: dt.datetime, actor) -> None:
     _update(made)
     now = timezone.now()
     for m in made:
-        stamp(m.invoice, actor=actor, reason="finalized" if m.work.finalize else "computed")
+        reason = OPENING_REASON if m.work.kind == InvoiceKind.OPENING else "finalized"
+        stamp(m.invoice, actor=actor, reason=reason if m.work.finalize else "computed")
     for new in (True, False):  # a new invoice's record says it was made, an existing draft's that it changed
         if group := [m.invoice for m in made if m.new is new]:
             Invoice.history.bulk_history_create(group, update=not new, default_date=now)

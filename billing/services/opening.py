@@ -23,11 +23,13 @@ from django.db import IntegrityError, transaction
 from billing.models import Invoice, InvoiceKind
 from billing.services import fees
 from billing.services.invoices import (
+    LineDraft,
     _apply_balances,
     _taxes,
     _write,
     commit_purchases,
     new_invoice,
+    reference_of,
     refuse_negative,
     seal,
 )
@@ -35,6 +37,8 @@ from catalog.models import BillingTiming
 from contracts.models import Contract, ContractStatus
 from contracts.selectors import contract_period
 from revops.periods import Period, period_bounds_utc
+
+OPENING_REASON = "opening: the first period's fees billed in advance"
 
 
 def opening_period(contract: Contract) -> Period:
@@ -58,10 +62,44 @@ def opening_due(contract: Contract, as_of: dt.datetime, *, invoiced: set[dt.date
     )
 
 
+def opening_charges(contract: Contract, period: Period) -> list[LineDraft]:
+    """What the opening invoice bills: the first period's fees billed in advance (less anything billed of them
+    already) and the commitments starting in it."""
+    charges = fees.settle(
+        contract,
+        period,
+        fees.fee_drafts(contract, period, timing=BillingTiming.IN_ADVANCE),
+        fees.billed_for(contract, period, making=(InvoiceKind.OPENING, period)),
+    )
+    return charges + commit_purchases(contract, period, until=period.end)
+
+
+def opening_drafts(
+    contract: Contract,
+    period: Period,
+    *,
+    draw: bool,
+    as_of: dt.datetime,
+    actor,
+    reference: str,
+    charges: list[LineDraft] | None = None,
+) -> list[LineDraft]:
+    """Every line of the opening invoice: its charges (`opening_charges`, or those given), the balances that pay
+    them (drawn for real with `draw`), the taxes. Nothing at all when there is nothing to bill."""
+    charges = opening_charges(contract, period) if charges is None else charges
+    if not charges:
+        return []
+    drafts = charges + _apply_balances(
+        contract, period, charges, draw=draw, as_of=as_of, actor=actor, reference=reference
+    )
+    return drafts + _taxes(contract, period, drafts)
+
+
 @transaction.atomic
 def invoice_opening_issue(*, contract: Contract, as_of: dt.datetime, actor: AbstractBaseUser | None) -> Invoice | None:
     """Issue the contract's opening invoice if it is due (see the module's note): computed, paid with the
-    balances usable, numbered and frozen at once. None when it is not due or has nothing to bill."""
+    balances usable, numbered and frozen at once. None when it is not due or has nothing to bill. (A period
+    close issues a chunk's opening invoices together through billing/services/batch_close.py.)"""
     contract = Contract.objects.select_for_update().select_related("customer").get(pk=contract.pk)
     period = opening_period(contract)
     invoices = Invoice.objects.filter(contract=contract)
@@ -71,14 +109,7 @@ def invoice_opening_issue(*, contract: Contract, as_of: dt.datetime, actor: Abst
     )
     if not opening_due(contract, as_of, invoiced=invoiced, opened=opened):
         return None
-    making = (InvoiceKind.OPENING, period)
-    charges = fees.settle(
-        contract,
-        period,
-        fees.fee_drafts(contract, period, timing=BillingTiming.IN_ADVANCE),
-        fees.billed_for(contract, period, making=making),
-    )
-    charges += commit_purchases(contract, period, until=period.end)
+    charges = opening_charges(contract, period)
     if not charges:
         return None
     invoice = new_invoice(contract, period, kind=InvoiceKind.OPENING)
@@ -87,10 +118,9 @@ def invoice_opening_issue(*, contract: Contract, as_of: dt.datetime, actor: Abst
             invoice.save()
     except IntegrityError:  # issued meanwhile by another run
         return None
-    drafts = charges + _apply_balances(
-        contract, period, charges, draw=True, as_of=as_of, actor=actor, reference=f"invoice {invoice.pk}"
+    drafts = opening_drafts(
+        contract, period, draw=True, as_of=as_of, actor=actor, reference=reference_of(invoice), charges=charges
     )
-    drafts += _taxes(contract, period, drafts)
     _write(invoice, drafts, as_of=as_of)
     refuse_negative(invoice)
-    return seal(invoice, as_of=as_of, actor=actor, reason="opening: the first period's fees billed in advance")
+    return seal(invoice, as_of=as_of, actor=actor, reason=OPENING_REASON)

@@ -6,12 +6,14 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from billing.pdf import render_invoice_pdf
 from billing.revenue.models import RevenueEntry
 from billing.services import clocks as billing_clocks
 from billing.services.invoices import invoice_void
+from billing.services.opening import invoice_opening_issue
 from billing.services.runs import invoice_run
 from catalog.services import metrics, products, rate_cards
 from contracts.models import Customer
@@ -349,3 +351,18 @@ def test_finance_finds_opening_invoices_by_kind_in_the_api_and_the_admin(catalog
     assert refused.status_code == 400 and "kind" in str(refused.json())
     page = staff_client.get("/admin/billing/invoice/", {"kind__exact": "opening"}).content.decode()
     assert "INV-2026-000001" in page and "INV-2026-000002" not in page
+
+
+def test_one_opening_invoice_per_contract_whichever_way_it_is_issued(catalog):
+    contract = signed(catalog, [("seat", 10)])
+    assert invoice_opening_issue(contract=contract, as_of=OPENING_RUN - dt.timedelta(days=1), actor=None) is None
+    first = invoice_opening_issue(contract=contract, as_of=OPENING_RUN, actor=None)  # alone, as a fallback does
+    assert (first.kind, first.total, first.number) == ("opening", D("400.00"), "INV-2026-000001")
+    assert invoice_opening_issue(contract=contract, as_of=OPENING_RUN, actor=None) is None
+    close(contract, OPENING_RUN)  # the run finds it issued
+    assert Invoice.objects.filter(contract=contract).count() == 1
+    with pytest.raises(IntegrityError), transaction.atomic():  # and the database refuses a second one
+        Invoice.objects.create(
+            contract=contract, customer=contract.customer, kind="opening", currency="USD",
+            period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 12, 1),
+        )  # fmt: skip
