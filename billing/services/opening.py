@@ -5,12 +5,13 @@ closes the period before it (billing/services/fees.py), the first period's on th
 finalized by the first period close that runs once the contract has started (beat runs it every hour; a
 test clock runs it when it passes the start). Activating a contract issues nothing by itself: the run
 decides at the moment it closes (`as_of`), so the invoice's date and number do not depend on when staff
-clicked. It also bills the prepaid commitments whose access
-starts in the first period, and is paid with the credits usable then, like any invoice. A contract with
-nothing billed in advance gets none (no empty invoices); nor does one whose first period was invoiced
-before (its period invoice settled those fees already).
+clicked. It also bills the prepaid commitments whose access starts in the first period, and is paid with
+the credits usable then, like any invoice. A contract with nothing billed in advance gets none (no empty
+invoices); nor does one whose first period was invoiced before (its period invoice settled those fees).
 
-One per contract: the database refuses a second.
+A run issues a chunk's opening invoices together (billing/services/batch_close.py, lines from
+`opening_drafts`); `invoice_opening_issue` issues one alone, under a lock of its contract. One per
+contract: the database refuses a second.
 """
 
 from __future__ import annotations
