@@ -63,6 +63,11 @@ def contract_period(contract: Contract, day: dt.date) -> Period:
     return period_containing(contract.billing_anchor, contract.cadence, day)
 
 
+def contract_ended_by(contract: Contract, day: dt.date) -> bool:
+    """Whether the contract has ended by `day` (its end date is the first day it no longer covers)."""
+    return contract.end_date is not None and day >= contract.end_date
+
+
 def subscription_segments(
     contract: Contract, period: Period, *, excluding: Collection[int] = ()
 ) -> dict[Product, list[tuple[dt.date, dt.date, Decimal]]]:
@@ -123,11 +128,11 @@ def one_time_charges(contract: Contract, period: Period) -> dict[Product, list[t
         )
         if change.product.kind == ProductKind.ONE_TIME and in_term:
             charges.setdefault(change.product, {})[change.effective_date] = change.quantity
-    return {
-        product: [(day, quantity) for day, quantity in sorted(by_day.items()) if quantity > 0]
-        for product, by_day in charges.items()
-        if any(quantity > 0 for quantity in by_day.values())
-    }
+    result: dict[Product, list[tuple[dt.date, Decimal]]] = {}
+    for product, by_day in charges.items():
+        if kept := [(day, quantity) for day, quantity in sorted(by_day.items()) if quantity > 0]:
+            result[product] = kept
+    return result
 
 
 @dataclass(frozen=True)
@@ -340,8 +345,8 @@ def contract_preview(
             label = price.product.name + (f" ({line.group})" if line.group else "")
             lines.append(PreviewLine(price.product, label, line, amount))
     minimum = terms.minimums.first()
-    after_end = contract.end_date is not None and period.start >= contract.end_date
-    if minimum is not None and not after_end:  # a period past the end only gives back fees billed in advance
+    # A period past the contract's end is closed only to give back fees billed in advance for it.
+    if minimum is not None and not contract_ended_by(contract, period.start):
         spent = sum((line.amount for line in lines), Decimal(0))
         if spent < minimum.amount:
             lines.append(

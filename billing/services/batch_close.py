@@ -60,7 +60,7 @@ class Work:
 class Result:
     created: bool = False  # a new invoice was made
     finalized: bool = False
-    failure: dict | None = None
+    error: DomainError | None = None  # why the contract's invoice could not be made
 
 
 @dataclass
@@ -86,7 +86,7 @@ def invoices_close_many(works: list[Work], *, as_of: dt.datetime, actor: Abstrac
         try:
             drafts = _compute(work, invoice, as_of=as_of, actor=actor)
         except DomainError as exc:
-            results[work.contract.pk] = Result(failure=_failure(work, exc))
+            results[work.contract.pk] = Result(error=exc)
             if work.invoice_id is None:
                 unmade.append(invoice.pk)
             continue
@@ -103,10 +103,6 @@ def invoices_close_many(works: list[Work], *, as_of: dt.datetime, actor: Abstrac
     return results
 
 
-def _failure(work: Work, exc: DomainError) -> dict:
-    return {"contract": work.contract.pk, "code": exc.code, "message": exc.message}
-
-
 def _existing_drafts(works: list[Work], results: dict[int, Result]) -> dict[int, Invoice]:
     """The works' existing drafts, locked. One finalized meanwhile (by staff, early) is left alone: a
     recompute has nothing to do, a finalize reports it as finalizing it alone would."""
@@ -121,8 +117,7 @@ def _existing_drafts(works: list[Work], results: dict[int, Result]) -> dict[int,
         invoice = locked.get(invoice_id)
         if invoice is None:
             message = f"invoice {invoice_id} is no longer a draft; only a draft can be finalized"
-            failure = _failure(work, Conflict(message, code="not_draft")) if work.finalize else None
-            results[work.contract.pk] = Result(failure=failure)
+            results[work.contract.pk] = Result(error=Conflict(message, code="not_draft") if work.finalize else None)
             continue
         invoice.contract, invoice.customer = work.contract, work.contract.customer
         found[work.contract.pk] = invoice

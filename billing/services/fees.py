@@ -29,14 +29,14 @@ from billing.services.invoices import LineDraft, preview_draft
 from catalog.models import BillingTiming, Product
 from contracts.models import Contract
 from contracts.prefetch import batch_for
-from contracts.selectors import contract_fee_lines, contract_period
+from contracts.selectors import contract_ended_by, contract_fee_lines, contract_period
 from revops.money import ZERO
 from revops.periods import Period
 
 FEE_KINDS = (LineKind.SUBSCRIPTION, LineKind.ONE_TIME, LineKind.DISCOUNT)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Billed:
     """What one earlier invoice billed of a product for a period."""
 
@@ -44,8 +44,8 @@ class Billed:
     invoice_kind: str
     label: str  # the invoice's number, or its id while it has none
     product_id: int
-    amount: Decimal
-    pricing_model: str  # of the fees it billed: a settlement counts against the model it settles
+    amount: Decimal = ZERO
+    pricing_model: str = ""  # of the fees it billed: a settlement counts against the model it settles
 
 
 def is_fee(draft: LineDraft) -> bool:
@@ -56,9 +56,7 @@ def is_fee(draft: LineDraft) -> bool:
 def next_period(contract: Contract, period: Period) -> Period | None:
     """The period after `period`, unless the contract has ended by then."""
     following = contract_period(contract, period.end)
-    if contract.end_date is not None and following.start >= contract.end_date:
-        return None
-    return following
+    return None if contract_ended_by(contract, following.start) else following
 
 
 def fee_drafts(contract: Contract, period: Period, *, timing: str | None = None) -> list[LineDraft]:
@@ -69,10 +67,9 @@ def fee_drafts(contract: Contract, period: Period, *, timing: str | None = None)
     return lines.fee_lines(contract, period, drafts, timing=timing)
 
 
-def fees_ahead(contract: Contract, period: Period) -> list[LineDraft]:
-    """What the invoice closing `period` bills in advance: the next period's fees of products billed in
-    advance, less what other invoices billed of them already."""
-    following = next_period(contract, period)
+def fees_ahead(contract: Contract, period: Period, following: Period | None) -> list[LineDraft]:
+    """What the invoice closing `period` bills in advance: the next period's (`following`, from `next_period`)
+    fees of products billed in advance, less what other invoices billed of them already."""
     if following is None:
         return []
     drafts = fee_drafts(contract, following, timing=BillingTiming.IN_ADVANCE)
@@ -134,11 +131,11 @@ def billed_for(contract: Contract, period: Period, *, making: tuple[str, Period]
             continue
         if making is not None and (kind, period_start) == (making[0], making[1].start):
             continue  # the invoice being made: its own earlier reading
-        key = (product_id, invoice_id)
-        earlier = billed.get(key)
-        total = amount + (earlier.amount if earlier else ZERO)
-        model = model or (earlier.pricing_model if earlier else "")
-        billed[key] = Billed(invoice_id, kind, number or str(invoice_id), product_id, total, model)
+        item = billed.setdefault(
+            (product_id, invoice_id), Billed(invoice_id, kind, number or str(invoice_id), product_id)
+        )
+        item.amount += amount
+        item.pricing_model = item.pricing_model or model
     by_product: dict[int, list[Billed]] = {}
     for item in billed.values():
         by_product.setdefault(item.product_id, []).append(item)

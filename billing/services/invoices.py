@@ -24,7 +24,7 @@ from billing.webhooks.services import webhook_emit
 from catalog.models import Product, ProductKind
 from contracts.models import Balance, BalanceKind, Contract
 from contracts.prefetch import batch_for
-from contracts.selectors import PreviewLine, contract_preview
+from contracts.selectors import PreviewLine, contract_ended_by, contract_preview
 from contracts.services import balances as balance_services
 from revops.errors import Conflict, ValidationError
 from revops.history import stamp
@@ -100,8 +100,7 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
 
     # A period after the contract's end is closed only to give back fees billed in advance for it: the
     # customer's usage then is not this contract's.
-    after_end = contract.end_date is not None and period.start >= contract.end_date
-    usage = {} if after_end else contract_usage_quantities(contract, period)
+    usage = {} if contract_ended_by(contract, period.start) else contract_usage_quantities(contract, period)
     drafts = [preview_draft(line, period) for line in contract_preview(contract=contract, period=period, usage=usage)]
     drafts = lines.charge_lines(contract, period, usage, drafts)
     drafts = fees.settle(
@@ -110,7 +109,7 @@ def _charges(contract: Contract, period: Period) -> list[LineDraft]:
     following = fees.next_period(contract, period)
     return (
         drafts
-        + fees.fees_ahead(contract, period)
+        + fees.fees_ahead(contract, period, following)
         + commit_purchases(contract, period, until=(following or period).end)
         + _late_usage_corrections(contract, period)
     )

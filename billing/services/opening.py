@@ -9,9 +9,9 @@ clicked. It also bills the prepaid commitments whose access starts in the first 
 the credits usable then, like any invoice. A contract with nothing billed in advance gets none (no empty
 invoices); nor does one whose first period was invoiced before (its period invoice settled those fees).
 
-A run issues a chunk's opening invoices together (billing/services/batch_close.py, lines from
-`opening_drafts`); `invoice_opening_issue` issues one alone, under a lock of its contract. One per
-contract: the database refuses a second.
+Written like period invoices, by billing/services/batch_close.py (a run's chunk together, or
+`invoice_opening_issue` one alone), with the lines of `opening_drafts`. One per contract: the database
+refuses a second.
 """
 
 from __future__ import annotations
@@ -23,17 +23,7 @@ from django.db import IntegrityError, transaction
 
 from billing.models import Invoice, InvoiceKind
 from billing.services import fees
-from billing.services.invoices import (
-    LineDraft,
-    _apply_balances,
-    _taxes,
-    _write,
-    commit_purchases,
-    new_invoice,
-    reference_of,
-    refuse_negative,
-    seal,
-)
+from billing.services.invoices import LineDraft, _apply_balances, _taxes, commit_purchases
 from catalog.models import BillingTiming
 from contracts.models import Contract, ContractStatus
 from contracts.selectors import contract_period
@@ -63,31 +53,19 @@ def opening_due(contract: Contract, as_of: dt.datetime, *, invoiced: set[dt.date
     )
 
 
-def opening_charges(contract: Contract, period: Period) -> list[LineDraft]:
-    """What the opening invoice bills: the first period's fees billed in advance (less anything billed of them
-    already) and the commitments starting in it."""
+def opening_drafts(
+    contract: Contract, period: Period, *, draw: bool, as_of: dt.datetime, actor, reference: str
+) -> list[LineDraft]:
+    """Every line of the opening invoice: the first period's fees billed in advance (less anything billed of
+    them already) and the commitments starting in it, the balances that pay them (drawn for real with
+    `draw`), the taxes. Nothing at all when there is nothing to bill."""
     charges = fees.settle(
         contract,
         period,
         fees.fee_drafts(contract, period, timing=BillingTiming.IN_ADVANCE),
         fees.billed_for(contract, period, making=(InvoiceKind.OPENING, period)),
     )
-    return charges + commit_purchases(contract, period, until=period.end)
-
-
-def opening_drafts(
-    contract: Contract,
-    period: Period,
-    *,
-    draw: bool,
-    as_of: dt.datetime,
-    actor,
-    reference: str,
-    charges: list[LineDraft] | None = None,
-) -> list[LineDraft]:
-    """Every line of the opening invoice: its charges (`opening_charges`, or those given), the balances that pay
-    them (drawn for real with `draw`), the taxes. Nothing at all when there is nothing to bill."""
-    charges = opening_charges(contract, period) if charges is None else charges
+    charges += commit_purchases(contract, period, until=period.end)
     if not charges:
         return []
     drafts = charges + _apply_balances(
@@ -98,9 +76,11 @@ def opening_drafts(
 
 @transaction.atomic
 def invoice_opening_issue(*, contract: Contract, as_of: dt.datetime, actor: AbstractBaseUser | None) -> Invoice | None:
-    """Issue the contract's opening invoice if it is due (see the module's note): computed, paid with the
-    balances usable, numbered and frozen at once. None when it is not due or has nothing to bill. (A period
-    close issues a chunk's opening invoices together through billing/services/batch_close.py.)"""
+    """Issue the contract's opening invoice if it is due (see the module's note), alone and under a lock of the
+    contract, through the same code a period close issues a chunk's with: computed, paid with the balances
+    usable, numbered and frozen at once. None when it is not due or has nothing to bill."""
+    from billing.services.batch_close import Work, invoices_close_many  # it imports this module: loaded late
+
     contract = Contract.objects.select_for_update().select_related("customer").get(pk=contract.pk)
     period = opening_period(contract)
     invoices = Invoice.objects.filter(contract=contract)
@@ -110,18 +90,12 @@ def invoice_opening_issue(*, contract: Contract, as_of: dt.datetime, actor: Abst
     )
     if not opening_due(contract, as_of, invoiced=invoiced, opened=opened):
         return None
-    charges = opening_charges(contract, period)
-    if not charges:
-        return None
-    invoice = new_invoice(contract, period, kind=InvoiceKind.OPENING)
+    work = Work(contract=contract, period=period, finalize=True, kind=InvoiceKind.OPENING)
     try:
         with transaction.atomic():
-            invoice.save()
+            result = invoices_close_many([work], as_of=as_of, actor=actor)[contract.pk]
     except IntegrityError:  # issued meanwhile by another run
         return None
-    drafts = opening_drafts(
-        contract, period, draw=True, as_of=as_of, actor=actor, reference=reference_of(invoice), charges=charges
-    )
-    _write(invoice, drafts, as_of=as_of)
-    refuse_negative(invoice)
-    return seal(invoice, as_of=as_of, actor=actor, reason=OPENING_REASON)
+    if result.error:
+        raise result.error
+    return invoices.get(kind=InvoiceKind.OPENING) if result.created else None

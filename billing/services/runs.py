@@ -50,7 +50,7 @@ from billing.services.invoices import invoice_compute, invoice_finalize, new_inv
 from billing.services.opening import invoice_opening_issue, opening_due, opening_period
 from contracts.models import Contract, ContractStatus
 from contracts.prefetch import contracts_prefetched
-from contracts.selectors import contract_period
+from contracts.selectors import contract_ended_by, contract_period
 from revops import clock
 from revops.errors import Conflict, DomainError, ValidationError
 from revops.periods import Period, period_bounds_utc
@@ -66,10 +66,9 @@ def closed_periods(contract: Contract, as_of: dt.datetime) -> list[Period]:
     """The contract's periods that have ended by `as_of` (at midnight in the customer's timezone), up to its end."""
     periods = []
     day = contract.start_date
-    last_day = contract.end_date
     while True:
         period = contract_period(contract, day)
-        after_end = last_day is not None and period.start >= last_day
+        after_end = contract_ended_by(contract, period.start)
         # A contract ended after its next period was billed in advance: that period is closed too, and its
         # invoice gives the fees back.
         if after_end and not fees.fees_billed_exist(contract, period):
@@ -198,6 +197,18 @@ class _Outcome:
     finalized: int = 0
     failures: list[dict] = field(default_factory=list)
 
+    def add(self, contract_id: int, result: Result, *, about: str = "") -> None:
+        """A contract's result from the batch close."""
+        self.created += result.created
+        self.finalized += result.finalized
+        if result.error:
+            self.failures.append(_failure(contract_id, result.error, about=about))
+
+
+def _failure(contract_id: int, exc: DomainError, *, about: str = "") -> dict:
+    """How a run records a contract it could not invoice."""
+    return {"contract": contract_id, "code": exc.code, "message": f"{about}{exc.message}"}
+
 
 def invoice_run_chunk_close(
     *, chunk_id: int, on_contract: Callable[[int], None] | None = None
@@ -246,7 +257,8 @@ def invoice_run_chunk_close(
 
 def _open(run: InvoiceRun, contracts: list[Contract], existing: dict) -> set[int]:
     """Issue the opening invoices due (contracts that have started and have none), before the chunk's periods
-    are closed (their invoices count what it billed). Returns the contracts whose opening invoice failed."""
+    are closed (their invoices count what it billed): together, as period invoices are; one by one if that
+    fails. Returns the contracts whose opening invoice could not be made."""
     opened = set(
         Invoice.objects.filter(contract__in=contracts, kind=InvoiceKind.OPENING).values_list("contract_id", flat=True)
     )
@@ -259,23 +271,16 @@ def _open(run: InvoiceRun, contracts: list[Contract], existing: dict) -> set[int
         return set()
     with contracts_prefetched(due):  # terms, schedules and prices read once for them all
         try:
-            with transaction.atomic():  # together, as the period close's batch writes period invoices
+            with transaction.atomic():
                 works = [
                     Work(contract=c, period=opening_period(c), finalize=True, kind=InvoiceKind.OPENING) for c in due
                 ]
                 results = invoices_close_many(works, as_of=run.as_of, actor=run.started_by)
-                issued = sum(1 for r in results.values() if r.created)
-                failures = [r.failure for r in results.values() if r.failure]
-                changes = {
-                    "invoices_created": F("invoices_created") + issued,
-                    "invoices_made": F("invoices_made") + issued,
-                }
-                if failures:
-                    changes["failures"] = _append(
-                        [{**f, "message": f"opening invoice: {f['message']}"} for f in failures]
-                    )
-                InvoiceRun.objects.filter(pk=run.pk).update(**changes)
-            return {pk for pk, r in results.items() if r.failure}
+                outcome = _Outcome()
+                for pk, result in results.items():
+                    outcome.add(pk, result, about="opening invoice: ")
+                _count(run.pk, outcome)
+            return {pk for pk, result in results.items() if result.error}
         except Exception as exc:  # another run issued one of them meanwhile (or a bug): one by one names it
             logger.warning(
                 "invoice run %s: opening %s invoices together failed (%r); one by one", run.pk, len(due), exc
@@ -288,14 +293,10 @@ def _open_one(run: InvoiceRun, contract: Contract) -> bool:
     on the run (False)."""
     try:
         with transaction.atomic():
-            issued = invoice_opening_issue(contract=contract, as_of=run.as_of, actor=run.started_by)
-            if issued is not None:
-                InvoiceRun.objects.filter(pk=run.pk).update(
-                    invoices_created=F("invoices_created") + 1, invoices_made=F("invoices_made") + 1
-                )
+            issued = int(invoice_opening_issue(contract=contract, as_of=run.as_of, actor=run.started_by) is not None)
+            _count(run.pk, _Outcome(created=issued, finalized=issued))
     except DomainError as exc:
-        failure = {"contract": contract.pk, "code": exc.code, "message": f"opening invoice: {exc.message}"}
-        InvoiceRun.objects.filter(pk=run.pk).update(failures=_append([failure]))
+        _count(run.pk, _Outcome(failures=[_failure(contract.pk, exc, about="opening invoice: ")]))
         return False
     return True
 
@@ -349,11 +350,7 @@ def _close_together(
             results = invoices_close_many(works, as_of=run.as_of, actor=run.started_by)
             outcome = _Outcome()
             for pk in ids:
-                result = results.get(pk, Result())
-                outcome.created += result.created
-                outcome.finalized += result.finalized
-                if result.failure:
-                    outcome.failures.append(result.failure)
+                outcome.add(pk, results.get(pk, Result()))
             _record(chunk, position + len(ids), outcome, contracts=len(ids))
         return
     except Exception as exc:  # a conflict, or a bug in one contract: the one-by-one path isolates it
@@ -412,7 +409,7 @@ def _close_contract(contract: Contract, *, as_of: dt.datetime, actor, existing: 
                     invoice_finalize(invoice=invoice, as_of=as_of, actor=actor)
                 outcome.finalized += 1
         except DomainError as exc:
-            outcome.failures.append({"contract": contract.pk, "code": exc.code, "message": exc.message})
+            outcome.failures.append(_failure(contract.pk, exc))
             break
         except IntegrityError:  # another run made this period's invoice meanwhile: that run closes it
             message = f"another run made the invoice of {work.period.start} meanwhile; the next run finishes it"
@@ -431,16 +428,21 @@ def _record(chunk: InvoiceRunChunk, position: int, outcome: _Outcome, *, contrac
     transaction)."""
     now = clock.now()
     InvoiceRunChunk.objects.filter(pk=chunk.pk).update(position=position, heartbeat_at=now)
+    _count(chunk.run_id, outcome, contracts=contracts, now=now)
+    chunk.position = position
+
+
+def _count(run_id: int, outcome: _Outcome, *, contracts: int = 0, now: dt.datetime | None = None) -> None:
+    """The run's counters raised by `outcome` (F() updates: concurrent chunks add up)."""
     changes = {
         "contracts_done": F("contracts_done") + contracts,
         "invoices_created": F("invoices_created") + outcome.created,
         "invoices_made": F("invoices_made") + outcome.finalized,
-        "updated_at": now,
+        "updated_at": now or clock.now(),
     }
     if outcome.failures:
         changes["failures"] = _append(outcome.failures)
-    InvoiceRun.objects.filter(pk=chunk.run_id).update(**changes)
-    chunk.position = position
+    InvoiceRun.objects.filter(pk=run_id).update(**changes)
 
 
 def _chunk_end(chunk: InvoiceRunChunk, *, status: str, error: str = "") -> None:

@@ -17,7 +17,7 @@ from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from billing.services.fees import fees_billed_exist
 from billing.services.invoices import invoice_drafts, line_rows, new_invoice, set_totals
 from contracts.models import Contract
-from contracts.selectors import contract_period
+from contracts.selectors import contract_ended_by, contract_period
 from revops.errors import Conflict, ValidationError
 from revops.periods import Period
 
@@ -67,8 +67,7 @@ def invoice_upcoming(*, contract: Contract, as_of: dt.datetime) -> UpcomingInvoi
     if _billed(contract, period):  # finalized early: what comes next is the next period's invoice
         following = contract_period(contract, period.end)
         # Past the contract's end, only an invoice giving back fees billed in advance for it is to come.
-        ended = contract.end_date is not None and following.start >= contract.end_date
-        if ended and not fees_billed_exist(contract, following):
+        if contract_ended_by(contract, following.start) and not fees_billed_exist(contract, following):
             raise Conflict(
                 f"the contract's last period ({period.start} to {period.end}) is invoiced already: nothing is upcoming",
                 code="nothing_upcoming",

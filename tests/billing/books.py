@@ -23,7 +23,7 @@ from contracts.models import Customer
 from contracts.services import balances
 from contracts.services import contracts as svc
 from revops.periods import Period
-from tests.billing.revenue_support import another_contract, at, close, spend
+from tests.billing.revenue_support import another_contract, at, close, commitment_granted, spend
 
 
 def eur_contract():
@@ -45,15 +45,7 @@ def eur_contract():
 
 def make_books(contract):
     gamma = another_contract(contract, "gamma")
-    commit = balances.balance_grant(
-        contract=gamma,
-        kind="commit",
-        amount=D(1000),
-        starts_on=dt.date(2026, 1, 1),
-        expires_on=dt.date(2026, 7, 1),
-        as_of=at(2026, 1, 1),
-        actor=None,
-    )
+    commit = commitment_granted(gamma)
     beta = another_contract(contract, "beta", seats=1, anchor=dt.date(2026, 1, 15))
     delta = eur_contract()
     books = {"commit": commit}

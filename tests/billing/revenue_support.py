@@ -61,18 +61,23 @@ def schedule(line) -> list[tuple[str, D]]:
     return [(f"{e.month:%Y-%m}", e.amount) for e in line.revenue_entries.order_by("month")]
 
 
-def commitment_bought_in_january(contract, external_id: str = "gamma"):
-    """Another contract with a 1,000 commitment usable January to June 2026, its January invoice finalized on
-    31 January: returns the contract and the invoice's commitment purchase line."""
-    gamma = another_contract(contract, external_id)
-    balances.balance_grant(
-        contract=gamma,
+def commitment_granted(contract, amount: int = 1000):
+    """A prepaid commitment of `amount` usable January to June 2026, granted on 1 January."""
+    return balances.balance_grant(
+        contract=contract,
         kind="commit",
-        amount=D(1000),
+        amount=D(amount),
         starts_on=dt.date(2026, 1, 1),
         expires_on=dt.date(2026, 7, 1),
         as_of=at(2026, 1, 1),
         actor=None,
     )
+
+
+def commitment_bought_in_january(contract, external_id: str = "gamma"):
+    """Another contract with a 1,000 commitment usable January to June 2026, its January invoice finalized on
+    31 January: returns the contract and the invoice's commitment purchase line."""
+    gamma = another_contract(contract, external_id)
+    commitment_granted(gamma)
     january = close(gamma, dt.date(2026, 1, 1), dt.date(2026, 2, 1), as_of=at(2026, 1, 31))
     return gamma, january.lines.get(kind="commit_purchase")

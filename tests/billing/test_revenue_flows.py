@@ -16,8 +16,14 @@ from billing.revenue.flows import monthly_flows
 from billing.revenue.recognition import lines_revenue
 from billing.services.credit_notes import credit_note_create
 from billing.services.invoices import invoice_void
-from contracts.services import balances
-from tests.billing.revenue_support import another_contract, at, close, commitment_bought_in_january, spend
+from tests.billing.revenue_support import (
+    another_contract,
+    at,
+    close,
+    commitment_bought_in_january,
+    commitment_granted,
+    spend,
+)
 from tests.billing.test_revenue import fee_of
 
 pytestmark = pytest.mark.django_db
@@ -141,15 +147,7 @@ def _one_customer_of_everything(contract, name: str) -> None:
         actor=None,
     )
     g = another_contract(contract, name)
-    balances.balance_grant(
-        contract=g,
-        kind="commit",
-        amount=D(500),
-        starts_on=dt.date(2026, 1, 1),
-        expires_on=dt.date(2026, 7, 1),
-        as_of=at(2026, 1, 1),
-        actor=None,
-    )
+    commitment_granted(g, 500)
     january = close(g, dt.date(2026, 1, 1), dt.date(2026, 2, 1), as_of=at(2026, 1, 31))
     purchase = january.lines.get(kind="commit_purchase")
     credit_note_create(invoice=january, reason="smaller", lines=[(purchase, D(50))], as_of=at(2026, 2, 3), actor=None)
